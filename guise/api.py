@@ -1,0 +1,79 @@
+"""The wiring of the layers: sandbox -> loader -> personality -> run."""
+from __future__ import annotations
+
+import os
+from typing import Optional, Sequence
+
+import sandbox
+from loader import LoaderError, load_image
+from . import exitcodes
+
+
+class GuiseError(Exception):
+    """A run could not start; ``status`` is the exit status the CLI uses for it."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+def find_program(fs, prog: str) -> bytes:
+    """Like execvp: a name without '/' is searched on PATH inside the guest's view."""
+    if "/" in prog:
+        return os.fsencode(prog)
+    for d in os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin").split(":"):
+        cand = os.fsencode(os.path.join(d or ".", prog))
+        try:
+            st = fs.stat(cand)
+        except OSError:
+            continue
+        if st.st_mode & 0o170000 == 0o100000 and st.st_mode & 0o111:
+            return cand
+    raise GuiseError(f"{prog}: command not found", exitcodes.NOT_FOUND)
+
+
+def open_image(fs, path: bytes):
+    try:
+        f, abspath = fs.open_exec(path)
+    except OSError as e:
+        status = exitcodes.NOT_FOUND if e.errno == 2 else exitcodes.CANNOT_EXECUTE
+        raise GuiseError(f"{os.fsdecode(path)}: {e.strerror}", status) from None
+    with f:
+        try:
+            return load_image(f, os.fsdecode(path))
+        except LoaderError as e:
+            raise GuiseError(str(e), exitcodes.CANNOT_EXECUTE) from None
+
+
+def inspect(prog: str, fs=None):
+    """Load ``prog`` and return (image, personality or None)."""
+    from personalities import choose
+    fs = fs or sandbox.default_view()
+    image = open_image(fs, find_program(fs, prog))
+    return image, choose(image)
+
+
+def start(argv: Sequence[str], env: Optional[dict] = None, *, fs=None, tracer=None,
+          count_instructions: bool = False):
+    """Build the guest process for ``argv`` without running it."""
+    from personalities import choose
+    from personalities.linux.process import ExecError
+    fs = fs or sandbox.default_view()
+    path = find_program(fs, argv[0])
+    image = open_image(fs, path)
+    pers = choose(image)
+    if pers is None:
+        raise GuiseError(f"{argv[0]}: no personality runs {image.format}/{image.arch} programs",
+                         exitcodes.CANNOT_EXECUTE)
+    env = os.environ if env is None else env
+    envp = [os.fsencode(k) + b"=" + os.fsencode(v) for k, v in env.items()]
+    try:
+        return pers.start(image, path, [os.fsencode(a) for a in argv], envp, fs, tracer=tracer,
+                          count_instructions=count_instructions)
+    except ExecError as e:
+        raise GuiseError(str(e), e.status) from None
+
+
+def run(argv: Sequence[str], env: Optional[dict] = None, **kw):
+    """Run a program to its end in this process; returns a ProcessResult."""
+    return start(argv, env, **kw).run()

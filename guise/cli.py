@@ -1,0 +1,150 @@
+"""The ``guise`` command line.  Errors become one line and an exit status here, and only here."""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import signal
+import sys
+
+from . import exitcodes
+from .api import GuiseError
+
+RUN_EPILOG = "exit status:\n  the guest's own status, or 128+N when it died by signal N (as a shell shows it);\n" + \
+    "\n".join(f"  {code:<4} {text}" for code, text in exitcodes.TABLE) + \
+    "\n\nA guest fault that Linux answers with a signal (SIGSEGV, SIGILL, SIGFPE, SIGBUS) ends guise\n" \
+    "with that same signal, silently as on Linux; -v prints a one-line reason."
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="guise", description="Run Linux (and later Windows) programs on an emulated x86 CPU.")
+    ap.add_argument("--version", action="version", version=f"guise {__import__('guise').__version__}")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a program", epilog=RUN_EPILOG,
+                         formatter_class=argparse.RawDescriptionHelpFormatter,
+                         description="Run PROG with ARGS on the emulated CPU, with the host's files and environment.")
+    run.add_argument("--trace", action="store_true", help="print every system call on stderr, strace style")
+    run.add_argument("--trace-json", metavar="FILE", help="write every system call as one JSON object per line to FILE")
+    run.add_argument("--stats", action="store_true", help="print a summary at exit: syscalls by name, unimplemented ones, time")
+    run.add_argument("--count-instructions", action="store_true", help="count executed instructions (slow)")
+    run.add_argument("-v", "--verbose", action="store_true", help="say why the guest stopped when it died by a fault")
+    run.add_argument("prog", metavar="PROG", help="the program: a path, or a name looked up on PATH")
+    run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="arguments for PROG")
+
+    info = sub.add_parser("info", help="describe an executable and the personality that would run it")
+    info.add_argument("prog", metavar="PROG")
+    return ap
+
+
+# guise's own messages go to a copy of the original stderr, so that a guest
+# closing or redirecting its fd 2 does not silence them.
+_MSG_FD = 2
+
+
+def _message(text: str) -> None:
+    os.write(_MSG_FD, f"guise: {text}\n".encode(errors="replace"))
+
+
+def _die_by_signal(sig: int) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))   # no core of the emulator itself
+    except (ValueError, OSError):
+        pass
+    signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [sig])
+    os.kill(os.getpid(), sig)
+    os._exit(128 + sig)
+
+
+def _restore_default_signals() -> None:
+    """Python ignores SIGPIPE and SIGXFSZ and catches SIGINT; a guest expects Linux defaults."""
+    for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT):
+        signal.signal(sig, signal.SIG_DFL)
+
+
+def cmd_run(args) -> int:
+    from .api import start
+    tracer = None
+    json_stream = None
+    if args.trace or args.trace_json:
+        from personalities.linux.trace import Tracer
+        if args.trace_json:
+            try:
+                json_stream = open(args.trace_json, "w")
+            except OSError as e:
+                raise GuiseError(f"--trace-json {args.trace_json}: {e.strerror}", exitcodes.USAGE) from None
+        err = os.fdopen(os.dup(_MSG_FD), "w") if args.trace else None
+        tracer = Tracer(err, json_stream)
+    proc = start([args.prog] + args.args, tracer=tracer, count_instructions=args.count_instructions)
+    _restore_default_signals()
+    result = proc.run()
+    if json_stream:
+        json_stream.close()
+    if args.stats:
+        print_stats(result)
+    if result.message and (args.verbose or args.trace or args.stats or result.guise_status):
+        _message(result.message)
+    if result.guise_status is not None:
+        return result.guise_status
+    if result.signal is not None:
+        _die_by_signal(result.signal)
+    return result.exit_status
+
+
+def print_stats(result) -> None:
+    lines = ["--- guise stats ---"]
+    total = sum(result.syscalls.values())
+    lines.append(f"wall time: {result.wall:.3f} s   syscalls: {total}")
+    if result.instructions is not None:
+        lines.append(f"instructions: {result.instructions}")
+    for name, count in sorted(result.syscalls.items(), key=lambda kv: (-kv[1], kv[0])):
+        lines.append(f"  {count:>9}  {name}")
+    if result.unimplemented:
+        lines.append("unimplemented (answered ENOSYS/ENOTTY/EINVAL):")
+        for name, count in sorted(result.unimplemented.items(), key=lambda kv: (-kv[1], kv[0])):
+            lines.append(f"  {count:>9}  {name}")
+    os.write(_MSG_FD, ("\n".join(lines) + "\n").encode())
+
+
+def cmd_info(args) -> int:
+    from .api import inspect
+    image, pers = inspect(args.prog)
+    rows = [("file", args.prog), ("format", image.format.upper()),
+            ("class", f"ELF{image.bits}" if image.format == "elf" else f"{image.bits}-bit"),
+            ("machine", image.arch), ("type", "PIE / shared object" if image.position_independent else "fixed address"),
+            ("linkage", "static" if image.static else "dynamic"),
+            ("interpreter", image.interpreter or "-"), ("needed", ", ".join(image.needed) or "-"),
+            ("entry", hex(image.entry)), ("TLS", "yes" if image.tls else "no"),
+            ("executable stack", "yes" if image.exec_stack else "no"),
+            ("personality", f"{pers.name} ({pers.description})" if pers else "none")]
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"{k:<{width}}  {v}")
+    return 0
+
+
+def main(argv=None) -> int:
+    global _MSG_FD
+    args = build_parser().parse_args(argv)
+    try:
+        _MSG_FD = os.dup(2)
+    except OSError:
+        _MSG_FD = 2
+    try:
+        status = {"run": cmd_run, "info": cmd_info}[args.command](args)
+    except GuiseError as e:
+        _message(str(e))
+        status = e.status
+    except KeyboardInterrupt:
+        status = 128 + signal.SIGINT
+    except Exception as e:    # a bug in guise: one line, a distinct status, details on request
+        _message(f"internal error: {type(e).__name__}: {e}")
+        if os.environ.get("GUISE_DEBUG"):
+            raise
+        status = exitcodes.INTERNAL
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

@@ -1,0 +1,21 @@
+"""guise's own exit statuses, shown in ``guise run --help``.
+
+A guest's own exit status (0-255) and death by a signal (the shell sees
+128+N) pass through unchanged; these values are what guise itself uses when
+the guest could not run to its own end.  They follow the shell's convention
+for 126/127.
+"""
+USAGE = 2                    # bad command line (argparse)
+UNSUPPORTED_INSTRUCTION = 123  # a valid x86 instruction the emulated CPU cannot execute
+TIME_LIMIT = 124             # reserved for jail time limits
+INTERNAL = 125               # a bug in guise: please report it
+CANNOT_EXECUTE = 126         # malformed or unsupported executable, wrong machine
+NOT_FOUND = 127              # program or its interpreter not found
+
+TABLE = [
+    (UNSUPPORTED_INSTRUCTION, "the guest used an instruction the emulated CPU does not implement"),
+    (INTERNAL, "internal error in guise"),
+    (CANNOT_EXECUTE, "the program is not a loadable executable (malformed, wrong machine, unknown format)"),
+    (NOT_FOUND, "the program or its ELF interpreter does not exist"),
+    (USAGE, "bad command line"),
+]

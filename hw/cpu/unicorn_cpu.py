@@ -1,0 +1,263 @@
+"""Unicorn back end of the CPU interface (user-mode use).
+
+The trap path is the hot path of every emulated program, so it bypasses the
+Python binding's per-call wrappers: the SYSCALL / INT 0x80 callback is a raw
+ctypes callback that reads all argument registers with one
+``uc_reg_read_batch`` into arrays allocated once, calls the personality's
+handler and writes one result register.  Measured on the project machines this
+brings a whole dispatch to about 2 µs, against ~9 µs through ``Uc.reg_read``.
+"""
+from __future__ import annotations
+
+import ctypes
+from typing import Callable, Optional, Sequence
+
+import unicorn
+from unicorn import x86_const as X
+from unicorn.unicorn_py3 import unicorn as ucmod
+
+from .base import (Cpu, CpuError, MemoryFault, StopReason, PROT_READ, PROT_WRITE,
+                   PROT_EXEC)
+
+_lib = ucmod.uclib
+_HOOK_SYSCALL = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
+_HOOK_INTR = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)
+_HOOK_MEM_INVALID = ctypes.CFUNCTYPE(ctypes.c_bool, ctypes.c_void_p, ctypes.c_int,
+                                     ctypes.c_uint64, ctypes.c_int, ctypes.c_int64,
+                                     ctypes.c_void_p)
+_HOOK_CODE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint32,
+                              ctypes.c_void_p)
+
+_REGS = {name[len("UC_X86_REG_"):].lower(): value for name, value in vars(X).items()
+         if name.startswith("UC_X86_REG_")}
+
+_ACCESS = {
+    unicorn.UC_MEM_READ_UNMAPPED: "read", unicorn.UC_MEM_WRITE_UNMAPPED: "write",
+    unicorn.UC_MEM_FETCH_UNMAPPED: "exec", unicorn.UC_MEM_READ_PROT: "read",
+    unicorn.UC_MEM_WRITE_PROT: "write", unicorn.UC_MEM_FETCH_PROT: "exec",
+}
+_MEM_ERRORS = {
+    unicorn.UC_ERR_READ_UNMAPPED: "read", unicorn.UC_ERR_WRITE_UNMAPPED: "write",
+    unicorn.UC_ERR_FETCH_UNMAPPED: "exec", unicorn.UC_ERR_READ_PROT: "read",
+    unicorn.UC_ERR_WRITE_PROT: "write", unicorn.UC_ERR_FETCH_PROT: "exec",
+    unicorn.UC_ERR_READ_UNALIGNED: "read", unicorn.UC_ERR_WRITE_UNALIGNED: "write",
+    unicorn.UC_ERR_FETCH_UNALIGNED: "exec",
+}
+
+
+def _perms(prot: int) -> int:
+    p = 0
+    if prot & PROT_READ:
+        p |= unicorn.UC_PROT_READ
+    if prot & PROT_WRITE:
+        p |= unicorn.UC_PROT_WRITE
+    if prot & PROT_EXEC:
+        p |= unicorn.UC_PROT_EXEC
+    return p
+
+
+class UnicornCpu(Cpu):
+    """One unicorn engine in 64-bit or 32-bit protected mode, flat segments."""
+
+    # Where the i386 GDT lives: the top page of the 4 GiB space, which Linux
+    # never gives to 32-bit processes either.
+    GDT_ADDR = 0xFFFFF000
+
+    def __init__(self, arch: str):
+        if arch == "x86_64":
+            mode, self.bits, self.pc_reg = unicorn.UC_MODE_64, 64, "rip"
+        elif arch == "i386":
+            mode, self.bits, self.pc_reg = unicorn.UC_MODE_32, 32, "eip"
+        else:
+            raise CpuError(f"unsupported CPU architecture {arch!r}")
+        self.arch = arch
+        self.uc = unicorn.Uc(unicorn.UC_ARCH_X86, mode)
+        self._uch = self.uc._uch
+        self._callbacks: list = []          # keep ctypes callbacks alive
+        self._pending: Optional[BaseException] = None
+        self._stop: Optional[StopReason] = None
+        self._int80 = None
+        self._fault_info: Optional[tuple] = None
+        self.insn_count = 0
+        self._add_hook(unicorn.UC_HOOK_INTR, _HOOK_INTR(self._on_intr))
+        self._add_hook(unicorn.UC_HOOK_MEM_INVALID, _HOOK_MEM_INVALID(self._on_mem_invalid))
+        if arch == "i386":
+            self._setup_flat_gdt()
+
+    # -- hooks -------------------------------------------------------------
+    def _add_hook(self, htype: int, cb, *extra, begin: int = 1, end: int = 0) -> int:
+        handle = ctypes.c_size_t()
+        err = _lib.uc_hook_add(self._uch, ctypes.byref(handle), htype, cb, None,
+                               ctypes.c_uint64(begin), ctypes.c_uint64(end), *extra)
+        if err != unicorn.UC_ERR_OK:
+            raise CpuError(f"uc_hook_add failed: {unicorn.UcError(err)}")
+        self._callbacks.append(cb)
+        return handle.value
+
+    def _on_intr(self, _uc, intno, _user):
+        if intno == 0x80 and self._int80 is not None:
+            self._int80()
+            return
+        self._stop = StopReason("interrupt", intno=intno, pc=self.reg(self.pc_reg))
+        _lib.uc_emu_stop(self._uch)
+
+    def _on_mem_invalid(self, _uc, access, address, size, _value, _user):
+        self._fault_info = (_ACCESS.get(access, "access"), address)
+        return False
+
+    def add_trap(self, kind: str, arg_regs: Sequence[str], result_reg: str,
+                 handler: Callable[..., Optional[int]]) -> None:
+        n = len(arg_regs)
+        ids = (ctypes.c_int * n)(*[_REGS[r] for r in arg_regs])
+        vals = (ctypes.c_uint64 * n)()
+        base = ctypes.addressof(vals)
+        ptrs = (ctypes.c_void_p * n)(*[base + 8 * i for i in range(n)])
+        result = ctypes.c_uint64()
+        result_addr = ctypes.addressof(result)
+        result_id = _REGS[result_reg]
+        mask = (1 << self.bits) - 1
+        read_batch, reg_write, uch = _lib.uc_reg_read_batch, _lib.uc_reg_write, self._uch
+        # 32-bit registers still come back through 64-bit slots: zero them first
+        # so the upper half never carries stale data.
+        if self.bits == 32:
+            ctypes.memset(vals, 0, 8 * n)
+
+        def trap(*_unused):
+            read_batch(uch, ids, ptrs, n)
+            try:
+                r = handler(*vals)
+            except BaseException as exc:       # surfaces from run()
+                self._pending = exc
+                _lib.uc_emu_stop(uch)
+                return
+            if r is not None:
+                result.value = r & mask
+                reg_write(uch, result_id, result_addr)
+
+        if kind == "syscall":
+            self._add_hook(unicorn.UC_HOOK_INSN, _HOOK_SYSCALL(trap),
+                           ctypes.c_int(X.UC_X86_INS_SYSCALL))
+        elif kind == "int80":
+            self._int80 = trap
+        else:
+            raise CpuError(f"unknown trap kind {kind!r}")
+
+    def count_instructions(self) -> None:
+        """Opt-in: count every executed instruction (slow: a hook per instruction)."""
+        def on_code(_uc, _addr, _size, _user):
+            self.insn_count += 1
+        self._add_hook(unicorn.UC_HOOK_CODE, _HOOK_CODE(on_code))
+
+    # -- memory ------------------------------------------------------------
+    def mem_map(self, addr: int, size: int, prot: int) -> None:
+        try:
+            self.uc.mem_map(addr, size, _perms(prot))
+        except unicorn.UcError as e:
+            raise CpuError(f"cannot map {size:#x} bytes at {addr:#x}: {e}") from None
+
+    def mem_unmap(self, addr: int, size: int) -> None:
+        try:
+            self.uc.mem_unmap(addr, size)
+        except unicorn.UcError as e:
+            raise CpuError(f"cannot unmap {size:#x} bytes at {addr:#x}: {e}") from None
+
+    def mem_protect(self, addr: int, size: int, prot: int) -> None:
+        try:
+            self.uc.mem_protect(addr, size, _perms(prot))
+        except unicorn.UcError as e:
+            raise CpuError(f"cannot protect {size:#x} bytes at {addr:#x}: {e}") from None
+
+    def mem_read(self, addr: int, size: int) -> bytes:
+        buf = ctypes.create_string_buffer(size)
+        if _lib.uc_mem_read(self._uch, addr, buf, size) != unicorn.UC_ERR_OK:
+            raise MemoryFault(addr, size, "read")
+        return buf.raw
+
+    def mem_write(self, addr: int, data: bytes) -> None:
+        if _lib.uc_mem_write(self._uch, addr, bytes(data), len(data)) != unicorn.UC_ERR_OK:
+            raise MemoryFault(addr, len(data), "write")
+
+    def mem_regions(self):
+        return list(self.uc.mem_regions())
+
+    # -- registers ---------------------------------------------------------
+    def reg(self, name: str) -> int:
+        return self.uc.reg_read(_REGS[name])
+
+    def set_reg(self, name: str, value: int) -> None:
+        self.uc.reg_write(_REGS[name], value)
+
+    def set_fs_base(self, value: int) -> None:
+        self.uc.reg_write(X.UC_X86_REG_FS_BASE, value)
+
+    def set_gs_base(self, value: int) -> None:
+        self.uc.reg_write(X.UC_X86_REG_GS_BASE, value)
+
+    def set_gdt_entry(self, index: int, base: int, limit: int, access: int, flags: int) -> None:
+        desc = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) | (access << 40) \
+            | (((limit >> 16) & 0xF) << 48) | ((flags & 0xF) << 52) | (((base >> 24) & 0xFF) << 56)
+        self.mem_write(self.GDT_ADDR + 8 * index, desc.to_bytes(8, "little"))
+
+    def load_segment(self, name: str, selector: int) -> None:
+        try:
+            self.uc.reg_write(_REGS[name], selector)
+        except unicorn.UcError as e:
+            raise CpuError(f"cannot load {name}={selector:#x}: {e}") from None
+
+    def _setup_flat_gdt(self) -> None:
+        """Ring-3 flat code/data segments at Linux's compat selectors (0x23/0x2b)."""
+        self.uc.mem_map(self.GDT_ADDR, 0x1000, unicorn.UC_PROT_READ | unicorn.UC_PROT_WRITE)
+        self.uc.reg_write(X.UC_X86_REG_GDTR, (0, self.GDT_ADDR, 0x1000 - 1, 0x0))
+        # access: present | DPL | S | type ; flags: 4K granularity | 32-bit
+        self.set_gdt_entry(4, 0, 0xFFFFF, 0xFA, 0xC)    # user code, DPL3
+        self.set_gdt_entry(5, 0, 0xFFFFF, 0xF2, 0xC)    # user data, DPL3
+        self.set_gdt_entry(6, 0, 0xFFFFF, 0x92, 0xC)    # ring-0 stack (unicorn runs at CPL0)
+        self.load_segment("cs", 0x23)
+        for seg in ("ds", "es", "fs", "gs"):
+            self.load_segment(seg, 0x2B)
+        self.load_segment("ss", 0x30)
+
+    # -- running -----------------------------------------------------------
+    def run(self, pc: int) -> Optional[StopReason]:
+        self._stop = None
+        self._pending = None
+        self._fault_info = None
+        err = _lib.uc_emu_start(self._uch, pc, 0, 0, 0)
+        if self._pending is not None:
+            exc, self._pending = self._pending, None
+            raise exc
+        if err == unicorn.UC_ERR_OK:
+            return self._stop
+        cur = self.reg(self.pc_reg)
+        if err in _MEM_ERRORS:
+            access, addr = self._fault_info or (_MEM_ERRORS[err], cur)
+            return StopReason("fault", address=addr, access=access, pc=cur)
+        if err == unicorn.UC_ERR_INSN_INVALID:
+            return StopReason("invalid-insn", pc=cur)
+        if err == unicorn.UC_ERR_EXCEPTION:
+            return self._stop or StopReason("interrupt", pc=cur, detail="unhandled CPU exception")
+        return StopReason("internal", pc=cur, detail=str(unicorn.UcError(err)))
+
+    def stop(self) -> None:
+        _lib.uc_emu_stop(self._uch)
+
+
+_cpuid_cache: dict[int, tuple[int, int, int, int]] = {}
+
+
+def cpuid(leaf: int) -> tuple[int, int, int, int]:
+    """(eax, ebx, ecx, edx) of CPUID ``leaf`` as the emulated CPU reports it.
+
+    Runs the instruction once in a scratch engine so that the personality can
+    tell the guest the same feature bits (AT_HWCAP) the CPU will show it.
+    """
+    if leaf not in _cpuid_cache:
+        uc = unicorn.Uc(unicorn.UC_ARCH_X86, unicorn.UC_MODE_64)
+        uc.mem_map(0x1000, 0x1000)
+        uc.mem_write(0x1000, b"\x0f\xa2")
+        uc.reg_write(X.UC_X86_REG_RAX, leaf)
+        uc.reg_write(X.UC_X86_REG_RCX, 0)
+        uc.emu_start(0x1000, 0x1002)
+        _cpuid_cache[leaf] = tuple(uc.reg_read(r) for r in (X.UC_X86_REG_EAX, X.UC_X86_REG_EBX,
+                                                             X.UC_X86_REG_ECX, X.UC_X86_REG_EDX))
+    return _cpuid_cache[leaf]

@@ -1,0 +1,72 @@
+"""Syscall dispatch: one list per process, indexed by syscall number.
+
+This is the hot path.  The CPU's trap callback hands over the raw register
+values; ``dispatch`` indexes the list, calls the handler with as many
+arguments as it declared, and turns OSError / GuestFault into -errno.  Tracing
+and statistics wrap the same table only when asked for.
+"""
+from __future__ import annotations
+
+import errno as E
+
+from personalities.guestmem import GuestFault
+from .syscalls import decl
+from . import syscalls  # noqa: F401  (registers the handlers)
+
+
+def build_table(abi) -> tuple[list, list]:
+    """(entries, decls) lists indexed by number; entries are (fn, nargs) or None."""
+    size = max(abi.numbers.values()) + 1
+    entries: list = [None] * size
+    decls: list = [None] * size
+    for name, nr in abi.numbers.items():
+        d = decl.lookup(name, abi.name)
+        if d is not None:
+            entries[nr] = (d.fn, len(d.args))
+            decls[nr] = d
+    return entries, decls
+
+
+def make_dispatch(proc, entries: list, counts: list):
+    """The function the CPU calls at every syscall trap."""
+    unimplemented = proc.unimplemented
+    EFAULT = E.EFAULT
+
+    def dispatch(nr, *args):
+        try:
+            fn, n = entries[nr]
+        except (IndexError, TypeError):
+            return unimplemented(nr)
+        counts[nr] += 1
+        try:
+            return fn(proc, *args[:n])
+        except OSError as exc:
+            return -(exc.errno or E.EIO)
+        except GuestFault:
+            return -EFAULT
+    return dispatch
+
+
+def make_traced_dispatch(proc, entries: list, decls: list, counts: list, tracer):
+    """Like make_dispatch, but every call is reported to ``tracer`` (the slow path)."""
+    unimplemented = proc.unimplemented
+
+    def dispatch(nr, *args):
+        try:
+            fn, n = entries[nr]
+        except (IndexError, TypeError):
+            ret = unimplemented(nr)
+            tracer.unimplemented(proc, nr, args, ret)
+            return ret
+        counts[nr] += 1
+        d = decls[nr]
+        call = tracer.enter(proc, d, args[:n])
+        try:
+            ret = fn(proc, *args[:n])
+        except OSError as exc:
+            ret = -(exc.errno or E.EIO)
+        except GuestFault:
+            ret = -E.EFAULT
+        tracer.leave(proc, d, call, ret)
+        return ret
+    return dispatch

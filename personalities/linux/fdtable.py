@@ -1,0 +1,89 @@
+"""Guest file descriptors -> host descriptors.
+
+Guest fds are their own namespace so the emulator's own descriptors are never
+reachable from the guest; numbers are allocated lowest-first like Linux.
+close-on-exec is tracked here (the host copies are always close-on-exec because
+an execve replaces the image in place, never the emulator).
+"""
+from __future__ import annotations
+
+import os
+
+EBADF, EMFILE = 9, 24
+
+
+class FdTable:
+    def __init__(self, limit: int = 1024):
+        self.host: list = []
+        self.cloexec: set[int] = set()
+        self.limit = limit
+
+    @classmethod
+    def with_std(cls) -> "FdTable":
+        t = cls()
+        for fd in (0, 1, 2):
+            try:
+                os.fstat(fd)
+            except OSError:
+                t.host.append(None)
+                continue
+            t.host.append(fd)
+        return t
+
+    def get(self, fd: int) -> int:
+        if fd < 0:
+            raise OSError(EBADF, "Bad file descriptor")
+        try:
+            h = self.host[fd]
+        except IndexError:
+            raise OSError(EBADF, "Bad file descriptor") from None
+        if h is None:
+            raise OSError(EBADF, "Bad file descriptor")
+        return h
+
+    def add(self, host: int, lowest: int = 0, cloexec: bool = False) -> int:
+        """Give ``host`` the lowest free guest number >= ``lowest``."""
+        fd = lowest
+        n = len(self.host)
+        while fd < n and self.host[fd] is not None:
+            fd += 1
+        if fd >= self.limit:
+            os.close(host)
+            raise OSError(EMFILE, "Too many open files")
+        self._put(fd, host, cloexec)
+        return fd
+
+    def _put(self, fd: int, host: int, cloexec: bool) -> None:
+        while len(self.host) <= fd:
+            self.host.append(None)
+        self.host[fd] = host
+        if cloexec:
+            self.cloexec.add(fd)
+        else:
+            self.cloexec.discard(fd)
+
+    def install(self, fd: int, host: int, cloexec: bool = False) -> None:
+        """dup2 semantics: replace whatever guest ``fd`` was."""
+        if fd < 0 or fd >= self.limit:
+            raise OSError(EBADF, "Bad file descriptor")
+        if fd < len(self.host) and self.host[fd] is not None:
+            self._close_host(self.host[fd])
+        self._put(fd, host, cloexec)
+
+    def close(self, fd: int) -> None:
+        h = self.get(fd)
+        self.host[fd] = None
+        self.cloexec.discard(fd)
+        self._close_host(h)
+
+    @staticmethod
+    def _close_host(h: int) -> None:
+        # Every guest fd owns its host fd (dup makes a new one), so closing is
+        # exact; the emulator writes its own messages to a saved copy of stderr.
+        try:
+            os.close(h)
+        except OSError:
+            pass
+
+    def items(self):
+        return [(fd, h) for fd, h in enumerate(self.host) if h is not None]

@@ -1,0 +1,181 @@
+"""The guest's address space: the list of mappings (VMAs) and the CPU's memory.
+
+Linux semantics kept here: page granularity, MAP_FIXED replacing what was
+there, top-down placement below the stack, partial munmap/mprotect splitting a
+mapping, brk growing a heap after the program's bss.  ``/proc/self/maps`` is
+rendered from the same list.
+"""
+from __future__ import annotations
+
+import bisect
+import dataclasses
+
+from hw.cpu import PAGE_SIZE, PROT_READ, PROT_WRITE, PROT_EXEC, page_down, page_up, CpuError
+
+
+@dataclasses.dataclass
+class Vma:
+    start: int
+    end: int
+    prot: int
+    name: str = ""
+    offset: int = 0
+    shared: bool = False
+    dev: int = 0
+    inode: int = 0
+
+
+class AddressSpace:
+    def __init__(self, cpu, bits: int):
+        self.cpu = cpu
+        self.bits = bits
+        self.vmas: list[Vma] = []
+        if bits == 64:
+            self.stack_top = 0x7FFFFFFFF000
+            self.mmap_top = 0x7FFFF7FFF000
+            self.limit = 0x7FFFFFFFF000
+        else:
+            self.stack_top = 0xFFFDE000
+            self.mmap_top = 0xF7FFF000
+            self.limit = 0xFFFFE000    # the top page holds the GDT on i386
+        self.mmap_floor = 0x10000
+        self.brk_start = 0
+        self.brk = 0
+        self.mapped_bytes = 0
+
+    # -- queries -------------------------------------------------------------
+    def _starts(self):
+        return [v.start for v in self.vmas]
+
+    def overlaps(self, start: int, end: int) -> list[Vma]:
+        i = bisect.bisect_right(self._starts(), start) - 1
+        i = max(i, 0)
+        out = []
+        for v in self.vmas[i:]:
+            if v.start >= end:
+                break
+            if v.end > start:
+                out.append(v)
+        return out
+
+    def is_free(self, start: int, end: int) -> bool:
+        return start >= self.mmap_floor and end <= self.limit and not self.overlaps(start, end)
+
+    def find_free(self, size: int, top: int | None = None) -> int:
+        """Highest free page-aligned range of ``size`` bytes below ``top`` (top-down, like Linux)."""
+        hi = top if top is not None else self.mmap_top
+        for v in reversed(self.vmas):
+            if v.start >= hi:
+                continue
+            if v.end <= hi - size and hi - size >= self.mmap_floor:
+                return hi - size
+            hi = min(hi, v.start)
+        if hi - size >= self.mmap_floor:
+            return hi - size
+        raise OSError(12, "Cannot allocate memory")
+
+    def find(self, addr: int) -> Vma | None:
+        i = bisect.bisect_right(self._starts(), addr) - 1
+        if i >= 0 and self.vmas[i].start <= addr < self.vmas[i].end:
+            return self.vmas[i]
+        return None
+
+    # -- changes -------------------------------------------------------------
+    def map(self, start: int, size: int, prot: int, name: str = "", offset: int = 0,
+            shared: bool = False, dev: int = 0, inode: int = 0) -> int:
+        """Map fresh zeroed pages at ``start``, replacing whatever was there."""
+        end = start + size
+        self.unmap(start, size)
+        try:
+            self.cpu.mem_map(start, size, prot)
+        except CpuError:
+            raise OSError(12, "Cannot allocate memory") from None
+        vma = Vma(start, end, prot, name, offset, shared, dev, inode)
+        bisect.insort(self.vmas, vma, key=lambda v: v.start)
+        self.mapped_bytes += size
+        return start
+
+    def unmap(self, start: int, size: int) -> None:
+        end = start + size
+        for v in self.overlaps(start, end):
+            lo, hi = max(v.start, start), min(v.end, end)
+            self.cpu.mem_unmap(lo, hi - lo)
+            self.mapped_bytes -= hi - lo
+            self.vmas.remove(v)
+            if v.start < lo:
+                bisect.insort(self.vmas, dataclasses.replace(v, end=lo), key=lambda x: x.start)
+            if hi < v.end:
+                bisect.insort(self.vmas, dataclasses.replace(v, start=hi, offset=v.offset + (hi - v.start)),
+                              key=lambda x: x.start)
+
+    def protect(self, start: int, size: int, prot: int) -> None:
+        end = start + size
+        covered = self.overlaps(start, end)
+        # Linux: ENOMEM if any page in the range is unmapped
+        pos = start
+        for v in covered:
+            if v.start > pos:
+                raise OSError(12, "Cannot allocate memory")
+            pos = v.end
+        if pos < end:
+            raise OSError(12, "Cannot allocate memory")
+        for v in covered:
+            lo, hi = max(v.start, start), min(v.end, end)
+            self.cpu.mem_protect(lo, hi - lo, prot)
+            self.vmas.remove(v)
+            pieces = []
+            if v.start < lo:
+                pieces.append(dataclasses.replace(v, end=lo))
+            pieces.append(dataclasses.replace(v, start=lo, end=hi, prot=prot,
+                                              offset=v.offset + (lo - v.start)))
+            if hi < v.end:
+                pieces.append(dataclasses.replace(v, start=hi, offset=v.offset + (hi - v.start)))
+            for piece in pieces:
+                bisect.insort(self.vmas, piece, key=lambda x: x.start)
+
+    # -- brk -----------------------------------------------------------------
+    def set_brk_start(self, addr: int) -> None:
+        self.brk_start = self.brk = page_up(addr)
+
+    def set_brk(self, new: int) -> int:
+        """brk(2): grow or shrink the heap; return the (possibly unchanged) break."""
+        if new < self.brk_start:
+            return self.brk
+        old_top, new_top = page_up(self.brk), page_up(new)
+        if new_top > old_top:
+            if not self.is_free(old_top, new_top):
+                return self.brk
+            try:
+                self.map(old_top, new_top - old_top, PROT_READ | PROT_WRITE, "[heap]")
+            except OSError:
+                return self.brk
+            self._merge_heap()
+        elif new_top < old_top:
+            self.unmap(new_top, old_top - new_top)
+        self.brk = new
+        return new
+
+    def _merge_heap(self) -> None:
+        heap = [v for v in self.vmas if v.name == "[heap]"]
+        if len(heap) > 1 and all(a.end == b.start for a, b in zip(heap, heap[1:])):
+            for v in heap[1:]:
+                self.vmas.remove(v)
+            heap[0].end = heap[-1].end
+
+    # -- rendering -------------------------------------------------------------
+    def maps_text(self) -> bytes:
+        lines = []
+        for v in self.vmas:
+            perms = ("r" if v.prot & PROT_READ else "-") + ("w" if v.prot & PROT_WRITE else "-") \
+                + ("x" if v.prot & PROT_EXEC else "-") + ("s" if v.shared else "p")
+            dev = f"{(v.dev >> 8) & 0xfff:02x}:{v.dev & 0xff:02x}"
+            head = f"{v.start:08x}-{v.end:08x} {perms} {v.offset:08x} {dev} {v.inode}"
+            lines.append(f"{head:<72} {v.name}".rstrip() if v.name else head)
+        return ("\n".join(lines) + "\n").encode()
+
+
+def round_size(size: int) -> int:
+    return page_up(size) if size else 0
+
+
+__all__ = ["AddressSpace", "Vma", "PAGE_SIZE", "page_down", "page_up", "round_size"]

@@ -1,0 +1,232 @@
+"""A Linux guest process: CPU, address space, descriptors, and its run loop.
+
+One guest process is one host (emulator) process; see ARCHITECTURE.md.
+"""
+from __future__ import annotations
+
+import collections
+import dataclasses
+import os
+import signal as hostsig
+import time
+
+from hw.cpu import make_cpu, PROT_READ, PROT_WRITE, PROT_EXEC, page_down, page_up
+from hw.cpu.unicorn_cpu import cpuid
+from loader import LoaderError, load_image
+from loader.mapping import map_image
+from personalities.guestmem import GuestMemory
+from .abi import ABIS
+from .dispatch import build_table, make_dispatch, make_traced_dispatch
+from .fdtable import FdTable
+from .mm import AddressSpace
+from . import stack as stk
+
+STACK_SIZE = 8 << 20
+ENOSYS = 38
+
+# CPU exception vector -> the signal Linux sends for it
+VECTOR_SIGNALS = {0: hostsig.SIGFPE, 1: hostsig.SIGTRAP, 3: hostsig.SIGTRAP, 4: hostsig.SIGSEGV,
+                  5: hostsig.SIGSEGV, 6: hostsig.SIGILL, 7: hostsig.SIGFPE, 13: hostsig.SIGSEGV,
+                  14: hostsig.SIGSEGV, 16: hostsig.SIGFPE, 17: hostsig.SIGBUS, 19: hostsig.SIGFPE}
+
+
+class ExecError(Exception):
+    """The program could not be started; ``status`` is guise's exit status for it."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclasses.dataclass
+class ProcessResult:
+    exit_status: int | None = None      # set when the guest exited normally
+    signal: int | None = None           # set when the guest died by a signal
+    message: str = ""                   # one line explaining a fault / stop
+    guise_status: int | None = None     # a guise-specific status (unsupported insn, internal)
+    syscalls: dict = dataclasses.field(default_factory=dict)
+    unimplemented: dict = dataclasses.field(default_factory=dict)
+    instructions: int | None = None
+    wall: float = 0.0
+
+
+class LinuxProcess:
+    def __init__(self, arch: str, fs, *, tracer=None, count_instructions: bool = False):
+        self.abi = ABIS[arch]
+        self.fs = fs
+        self.cpu = make_cpu(arch)
+        self.mem = GuestMemory(self.cpu, self.abi.bits)
+        self.mm = AddressSpace(self.cpu, self.abi.bits)
+        self.fds = FdTable.with_std()
+        self.pid = os.getpid()
+        self.exe = b""
+        self.argv: list[bytes] = []
+        self.envp: list[bytes] = []
+        self.auxv = b""
+        self.exit_status: int | None = None
+        self.sigactions: dict[int, bytes] = {}
+        self.sigmask = 0
+        self.tls_slots: dict[int, bytes] = {}
+        self.clear_child_tid = 0
+        self.shared_files: dict[int, tuple[int, int, int]] = {}
+        self.unimpl = collections.Counter()
+        self.entries, self.decls = build_table(self.abi)
+        self.counts = [0] * len(self.entries)
+        self.tracer = tracer
+        if tracer is None:
+            dispatch = make_dispatch(self, self.entries, self.counts)
+        else:
+            dispatch = make_traced_dispatch(self, self.entries, self.decls, self.counts, tracer)
+        self.cpu.add_trap(self.abi.trap, self.abi.arg_regs, self.abi.result_reg, dispatch)
+        self.count_instructions = count_instructions
+        if count_instructions:
+            self.cpu.count_instructions()
+        self.pc = 0
+
+    # -- syscall plumbing ------------------------------------------------------
+    def unimplemented(self, nr: int) -> int:
+        self.unimpl[nr] += 1
+        return -ENOSYS
+
+    def syscall_name(self, nr: int) -> str:
+        return self.abi.names.get(nr, f"syscall_{nr}")
+
+    def fs_path_of_fd(self, host: int) -> bytes:
+        return self.fs.fd_path(host)
+
+    def exit(self, status: int) -> None:
+        self.exit_status = status & 0xFF
+        self.cpu.stop()
+
+    # -- exec --------------------------------------------------------------------
+    def _open_image(self, path: bytes):
+        try:
+            f, abspath = self.fs.open_exec(path)
+        except OSError as e:
+            raise ExecError(f"{os.fsdecode(path)}: {e.strerror}", 127 if e.errno == 2 else 126) from None
+        with f:
+            try:
+                image = load_image(f, os.fsdecode(path))
+            except LoaderError as e:
+                raise ExecError(str(e), 126) from None
+            st = os.fstat(f.fileno())
+        return image, abspath, st
+
+    def exec(self, path: bytes, argv: list[bytes], envp: list[bytes], image=None) -> None:
+        """Map ``path`` (and its interpreter) and prepare the initial stack and registers."""
+        if image is None:
+            image, abspath, st = self._open_image(path)
+        else:
+            abspath = self.fs.absolute(path)
+            st = None
+        if image.arch != self.abi.arch:
+            raise ExecError(f"{os.fsdecode(path)}: is {image.arch}, process is {self.abi.arch}", 126)
+        self.exe, self.argv, self.envp = abspath, list(argv), list(envp)
+        name = os.fsdecode(abspath)
+        lo, hi = image.span
+        if image.position_independent:
+            base = 0x555555554000 if self.abi.bits == 64 else 0x56555000
+            bias = base - page_down(lo)
+        else:
+            bias = 0
+        if not self.mm.is_free(page_down(bias + lo), page_up(bias + hi)):
+            raise ExecError(f"{name}: segments do not fit the address space", 126)
+        map_image(image, self.mm, bias, name, dev=st.st_dev if st else 0, inode=st.st_ino if st else 0)
+        self.mm.set_brk_start(bias + hi)
+        entry = bias + image.entry
+        at_base = 0
+        if image.interpreter:
+            ipath = image.interpreter.encode()
+            try:
+                interp, iabs, ist = self._open_image(ipath)
+            except ExecError as e:
+                raise ExecError(f"{name}: interpreter {image.interpreter}: {str(e).split(': ', 1)[-1]}",
+                                127) from None
+            if interp.arch != image.arch or interp.interpreter:
+                raise ExecError(f"{name}: bad interpreter {image.interpreter}", 126)
+            ilo, ihi = interp.span
+            span = page_up(ihi) - page_down(ilo)
+            ibase = self.mm.find_free(span) if interp.position_independent else page_down(ilo)
+            at_base = ibase - page_down(ilo) if interp.position_independent else 0
+            map_image(interp, self.mm, at_base, os.fsdecode(iabs), dev=ist.st_dev, inode=ist.st_ino)
+            entry = at_base + interp.entry
+        self._map_stack(image.exec_stack)
+        phdr = bias + (image.phdr_vaddr or 0)
+        aux = [(stk.AT_HWCAP, cpuid(1)[3]), (stk.AT_PAGESZ, 4096), (stk.AT_CLKTCK, 100),
+               (stk.AT_PHDR, phdr), (stk.AT_PHENT, image.phentsize), (stk.AT_PHNUM, image.phnum),
+               (stk.AT_BASE, at_base), (stk.AT_FLAGS, 0), (stk.AT_ENTRY, bias + image.entry),
+               (stk.AT_UID, os.getuid()), (stk.AT_EUID, os.geteuid()), (stk.AT_GID, os.getgid()),
+               (stk.AT_EGID, os.getegid()), (stk.AT_SECURE, 0), (stk.AT_HWCAP2, 0)]
+        sp, self.auxv = stk.build_stack(self.mem, self.mm.stack_top, self.argv, self.envp,
+                                        abspath, self.abi.platform, aux)
+        sp_reg = "rsp" if self.abi.bits == 64 else "esp"
+        self.cpu.set_reg(sp_reg, sp)
+        self.cpu.set_reg("rdx" if self.abi.bits == 64 else "edx", 0)
+        self.pc = entry
+
+    def _map_stack(self, executable: bool) -> None:
+        prot = PROT_READ | PROT_WRITE | (PROT_EXEC if executable else 0)
+        self.mm.map(self.mm.stack_top - STACK_SIZE, STACK_SIZE, prot, "[stack]")
+
+    # -- running -----------------------------------------------------------------
+    def run(self) -> ProcessResult:
+        t0 = time.perf_counter()
+        stop = self.cpu.run(self.pc)
+        self.flush_shared_mappings()
+        res = ProcessResult(wall=time.perf_counter() - t0)
+        if self.exit_status is not None:
+            res.exit_status = self.exit_status
+        elif stop is None:
+            res.guise_status, res.message = 125, "guest stopped for no reason (internal error)"
+        else:
+            self._classify(stop, res)
+        res.syscalls = {self.syscall_name(nr): c for nr, c in enumerate(self.counts) if c}
+        res.unimplemented = {(k if isinstance(k, str) else self.syscall_name(k)): c
+                             for k, c in self.unimpl.items()}
+        if self.count_instructions:
+            res.instructions = self.cpu.insn_count
+        return res
+
+    def flush_shared_mappings(self) -> None:
+        from .syscalls.memory import flush_all
+        flush_all(self)
+
+    def _classify(self, stop, res: ProcessResult) -> None:
+        if stop.kind == "fault":
+            res.signal = hostsig.SIGSEGV
+            res.message = f"SIGSEGV: {stop.access} at {stop.address:#x} (pc {stop.pc:#x})"
+        elif stop.kind in ("invalid-insn", "interrupt") and stop.intno in (-1, 6):
+            text = describe_instruction(self, stop.pc)
+            if text is None:
+                res.signal = hostsig.SIGILL
+                res.message = f"SIGILL: illegal instruction at {stop.pc:#x}"
+            else:
+                res.guise_status = 123
+                res.message = f"unsupported instruction at {stop.pc:#x}: {text}"
+        elif stop.kind == "interrupt":
+            res.signal = VECTOR_SIGNALS.get(stop.intno, hostsig.SIGSEGV)
+            res.message = (f"{hostsig.Signals(res.signal).name}: CPU exception {stop.intno} "
+                           f"at {stop.pc:#x}")
+        else:
+            res.guise_status = 125
+            res.message = f"internal CPU error at {stop.pc:#x}: {stop.detail}"
+
+
+def describe_instruction(p, pc: int) -> str | None:
+    """Capstone's text for a *valid* instruction at ``pc`` that the CPU refused, else None.
+
+    Genuine illegal instructions (ud2, undecodable bytes) are the guest's own
+    SIGILL; a valid one that unicorn cannot execute is guise's limitation and
+    gets its own exit status.
+    """
+    import capstone
+    try:
+        code = p.mem.read(pc, 15)
+    except Exception:
+        return None
+    md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64 if p.abi.bits == 64 else capstone.CS_MODE_32)
+    for insn in md.disasm(code, pc):
+        if insn.mnemonic in ("ud2", "ud1", "ud0", "ud2b"):
+            return None
+        return f"{insn.mnemonic} {insn.op_str}".strip()
+    return None

@@ -1,0 +1,84 @@
+"""The interface between personalities and the guest's file system.
+
+Paths are guest paths as bytes.  ``dirfd`` is a *host* descriptor that the
+personality obtained from an earlier ``open`` of this view (the personality
+translates guest descriptors), or ``None`` for the guest's current directory.
+Failures raise ``OSError`` with a Linux errno, which the personality passes on.
+"""
+from __future__ import annotations
+
+import abc
+import os
+from typing import BinaryIO, Optional
+
+
+class FileSystemView(abc.ABC):
+    @abc.abstractmethod
+    def open(self, path: bytes, flags: int, mode: int = 0o666, dirfd: Optional[int] = None) -> int: ...
+    @abc.abstractmethod
+    def stat(self, path: bytes, dirfd: Optional[int] = None, follow: bool = True) -> os.stat_result: ...
+    @abc.abstractmethod
+    def access(self, path: bytes, mode: int, dirfd: Optional[int] = None,
+               effective: bool = False, follow: bool = True) -> None: ...
+    @abc.abstractmethod
+    def readlink(self, path: bytes, dirfd: Optional[int] = None) -> bytes: ...
+    @abc.abstractmethod
+    def mkdir(self, path: bytes, mode: int, dirfd: Optional[int] = None) -> None: ...
+    @abc.abstractmethod
+    def unlink(self, path: bytes, dirfd: Optional[int] = None, rmdir: bool = False) -> None: ...
+    @abc.abstractmethod
+    def rename(self, old: bytes, new: bytes, olddirfd: Optional[int] = None,
+               newdirfd: Optional[int] = None, flags: int = 0) -> None: ...
+    @abc.abstractmethod
+    def symlink(self, target: bytes, path: bytes, dirfd: Optional[int] = None) -> None: ...
+    @abc.abstractmethod
+    def link(self, old: bytes, new: bytes, olddirfd: Optional[int] = None,
+             newdirfd: Optional[int] = None, follow: bool = False) -> None: ...
+    @abc.abstractmethod
+    def chmod(self, path: bytes, mode: int, dirfd: Optional[int] = None, follow: bool = True) -> None: ...
+    @abc.abstractmethod
+    def chown(self, path: bytes, uid: int, gid: int, dirfd: Optional[int] = None,
+              follow: bool = True) -> None: ...
+    @abc.abstractmethod
+    def utime(self, path: bytes, ns: Optional[tuple], dirfd: Optional[int] = None,
+              follow: bool = True) -> None: ...
+    @abc.abstractmethod
+    def truncate(self, path: bytes, length: int) -> None: ...
+    @abc.abstractmethod
+    def mknod(self, path: bytes, mode: int, dev: int, dirfd: Optional[int] = None) -> None: ...
+    @abc.abstractmethod
+    def getxattr(self, path: bytes, name: bytes, follow: bool = True) -> bytes: ...
+    @abc.abstractmethod
+    def listxattr(self, path: bytes, follow: bool = True) -> list[str]: ...
+    @abc.abstractmethod
+    def setxattr(self, path: bytes, name: bytes, value: bytes, flags: int, follow: bool = True) -> None: ...
+    @abc.abstractmethod
+    def removexattr(self, path: bytes, name: bytes, follow: bool = True) -> None: ...
+    @abc.abstractmethod
+    def chdir(self, path: bytes) -> None: ...
+    @abc.abstractmethod
+    def fchdir(self, hostfd: int) -> None: ...
+    @abc.abstractmethod
+    def getcwd(self) -> bytes: ...
+
+    def open_exec(self, path: bytes) -> tuple[BinaryIO, bytes]:
+        """Open an executable for the loader; returns the file and its absolute guest path."""
+        fd = self.open(path, os.O_RDONLY)
+        st = os.fstat(fd)
+        if not (st.st_mode & 0o170000 == 0o100000):
+            os.close(fd)
+            raise OSError(13, "Permission denied")
+        return os.fdopen(fd, "rb"), self.absolute(path)
+
+    def fd_path(self, hostfd: int) -> bytes:
+        """The guest path of an open host descriptor (for /proc/self/fd and maps)."""
+        try:
+            return os.readlink(f"/proc/self/fd/{hostfd}".encode())
+        except OSError:
+            return b""
+
+    def absolute(self, path: bytes) -> bytes:
+        """The guest path made absolute against the guest cwd (lexically, no resolution)."""
+        if not path.startswith(b"/"):
+            path = self.getcwd().rstrip(b"/") + b"/" + path
+        return os.path.normpath(path) if path != b"/" else path
