@@ -1,0 +1,95 @@
+# guise — set-up, tests, demo, benchmarks.
+# Everything the tests need is installed from here (Debian packages with apt-get,
+# Python packages into .venv), so `make test` works on a fresh Debian 12 machine as root.
+
+PYTHON  ?= python3
+VENV    := .venv
+PY      := $(VENV)/bin/python
+CACHE   := .cache
+STAMPS  := $(CACHE)/stamps
+APT     := DEBIAN_FRONTEND=noninteractive apt-get -y -q
+JOBS    ?= 2
+
+# Debian packages the test suite runs or compares against.
+TEST_DEBS := busybox-static gawk perl coreutils grep sed python3
+BENCH_DEBS := qemu-user
+
+.PHONY: all install demo test fuzz soak bench samples docs clean deps-test deps-bench busybox-i386
+
+all: install
+
+$(STAMPS):
+	mkdir -p $(STAMPS)
+
+$(STAMPS)/apt-update: | $(STAMPS)
+	$(APT) update
+	touch $@
+
+# A Python with venv+pip: Debian's python3 lacks them until python3-venv is installed.
+$(STAMPS)/python-venv: | $(STAMPS)
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { $(MAKE) $(STAMPS)/apt-update && $(APT) install python3-venv python3-pip; }
+	touch $@
+
+$(VENV)/.installed: pyproject.toml $(STAMPS)/python-venv
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+$(STAMPS)/deps-test: | $(STAMPS)
+	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then $(MAKE) $(STAMPS)/apt-update && $(APT) install $$missing; fi
+	touch $@
+
+# Debian's i386 busybox-static, unpacked (not installed) under .cache.
+$(CACHE)/busybox-i386/bin/busybox: | $(STAMPS)
+	dpkg --print-foreign-architectures | grep -qx i386 || { dpkg --add-architecture i386 && rm -f $(STAMPS)/apt-update; }
+	$(MAKE) $(STAMPS)/apt-update
+	rm -rf $(CACHE)/busybox-i386 $(CACHE)/deb-i386 && mkdir -p $(CACHE)/deb-i386
+	cd $(CACHE)/deb-i386 && apt-get download busybox-static:i386
+	dpkg -x $(CACHE)/deb-i386/busybox-static_*_i386.deb $(CACHE)/busybox-i386
+	test -x $@
+
+busybox-i386: $(CACHE)/busybox-i386/bin/busybox
+
+deps-test: $(STAMPS)/deps-test busybox-i386
+
+demo: install
+	@echo "== guise run -- samples/bin/hello-static-x86_64"
+	$(VENV)/bin/guise run -- samples/bin/hello-static-x86_64
+	@echo "== the same program built for i386 and dynamically linked"
+	$(VENV)/bin/guise run -- samples/bin/hello-dynamic-glibc-i386
+	@echo "== the host's own ls, on the emulated CPU"
+	$(VENV)/bin/guise run -- /bin/ls -l samples/README.md
+	@echo "== guise info"
+	$(VENV)/bin/guise info samples/bin/hello-dynamic-glibc-x86_64
+
+test: install deps-test
+	$(PY) -m pytest -q -n $(JOBS) -m "not slow" tests
+
+fuzz: install deps-test
+	GUISE_FUZZ_EXAMPLES=20000 $(PY) -m pytest -q -n $(JOBS) -m slow tests
+
+soak: fuzz
+
+$(STAMPS)/deps-bench: | $(STAMPS)
+	@missing=""; for p in $(BENCH_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then $(MAKE) $(STAMPS)/apt-update && $(APT) install $$missing; fi
+	touch $@
+
+deps-bench: $(STAMPS)/deps-bench
+
+bench: install deps-test deps-bench
+	$(PY) bench/run.py --out bench/results.md
+
+samples:
+	$(MAKE) -C samples deps
+	$(MAKE) -C samples
+
+docs: install
+	$(PY) tools/gen_compat.py
+
+clean:
+	rm -rf $(VENV) $(CACHE) .pytest_cache
