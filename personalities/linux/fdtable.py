@@ -7,6 +7,7 @@ an execve replaces the image in place, never the emulator).
 """
 from __future__ import annotations
 
+import fcntl
 import os
 
 EBADF, EMFILE = 9, 24
@@ -17,18 +18,34 @@ class FdTable:
         self.host: list = []
         self.cloexec: set[int] = set()
         self.limit = limit
+        # host fd -> the path the guest should see for it, where the host's own
+        # answer would be wrong (memfds and temp dirs standing in for /proc files)
+        self.names: dict[int, bytes] = {}
 
     @classmethod
-    def with_std(cls) -> "FdTable":
+    def inherited(cls) -> "FdTable":
+        """The descriptors this emulator inherited from its parent, under the same numbers.
+
+        Those are the ones without close-on-exec: everything Python and guise
+        open for themselves is close-on-exec, so it stays out of the guest's reach.
+        """
         t = cls()
-        for fd in (0, 1, 2):
+        for name in os.listdir("/proc/self/fd"):
+            fd = int(name)
             try:
-                os.fstat(fd)
+                if fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC:
+                    continue
             except OSError:
-                t.host.append(None)
                 continue
-            t.host.append(fd)
+            if fd < t.limit:
+                t._put(fd, fd, False)
         return t
+
+    def next_free(self, lowest: int = 0) -> int:
+        fd = lowest
+        while fd < len(self.host) and self.host[fd] is not None:
+            fd += 1
+        return fd
 
     def get(self, fd: int) -> int:
         if fd < 0:
@@ -43,10 +60,7 @@ class FdTable:
 
     def add(self, host: int, lowest: int = 0, cloexec: bool = False) -> int:
         """Give ``host`` the lowest free guest number >= ``lowest``."""
-        fd = lowest
-        n = len(self.host)
-        while fd < n and self.host[fd] is not None:
-            fd += 1
+        fd = self.next_free(lowest)
         if fd >= self.limit:
             os.close(host)
             raise OSError(EMFILE, "Too many open files")
@@ -76,10 +90,10 @@ class FdTable:
         self.cloexec.discard(fd)
         self._close_host(h)
 
-    @staticmethod
-    def _close_host(h: int) -> None:
+    def _close_host(self, h: int) -> None:
         # Every guest fd owns its host fd (dup makes a new one), so closing is
         # exact; the emulator writes its own messages to a saved copy of stderr.
+        self.names.pop(h, None)
         try:
             os.close(h)
         except OSError:

@@ -57,7 +57,7 @@ class LinuxProcess:
         self.cpu = make_cpu(arch)
         self.mem = GuestMemory(self.cpu, self.abi.bits)
         self.mm = AddressSpace(self.cpu, self.abi.bits)
-        self.fds = FdTable.with_std()
+        self.fds = FdTable.inherited()
         self.pid = os.getpid()
         self.exe = b""
         self.argv: list[bytes] = []
@@ -69,6 +69,7 @@ class LinuxProcess:
         self.tls_slots: dict[int, bytes] = {}
         self.clear_child_tid = 0
         self.shared_files: dict[int, tuple[int, int, int]] = {}
+        self.cleanup: list = []          # callables run when the process ends
         self.unimpl = collections.Counter()
         self.entries, self.decls = build_table(self.abi)
         self.counts = [0] * len(self.entries)
@@ -92,7 +93,7 @@ class LinuxProcess:
         return self.abi.names.get(nr, f"syscall_{nr}")
 
     def fs_path_of_fd(self, host: int) -> bytes:
-        return self.fs.fd_path(host)
+        return self.fds.names.get(host) or self.fs.fd_path(host)
 
     def exit(self, status: int) -> None:
         self.exit_status = status & 0xFF
@@ -171,8 +172,12 @@ class LinuxProcess:
     # -- running -----------------------------------------------------------------
     def run(self) -> ProcessResult:
         t0 = time.perf_counter()
-        stop = self.cpu.run(self.pc)
-        self.flush_shared_mappings()
+        try:
+            stop = self.cpu.run(self.pc)
+        finally:
+            self.flush_shared_mappings()
+            for fn in self.cleanup:
+                fn()
         res = ProcessResult(wall=time.perf_counter() - t0)
         if self.exit_status is not None:
             res.exit_status = self.exit_status

@@ -1,13 +1,16 @@
 """The parts of /proc that must describe the guest, not the emulator.
 
-/proc/self/{exe,maps,auxv,cmdline,environ} (and the same under /proc/<pid> and
-/proc/thread-self) are answered from the process model; everything else under
-/proc goes to the sandbox like any other path.
+/proc/self/{exe,maps,auxv,cmdline,environ,cwd,root,fd/N,fd/} (and the same
+under /proc/<pid> and /proc/thread-self) are answered from the process model,
+with guest descriptor numbers; everything else under /proc goes to the sandbox
+like any other path.
 """
 from __future__ import annotations
 
 import os
 import posixpath
+import shutil
+import tempfile
 
 
 def _own(p, path: bytes) -> bytes | None:
@@ -17,16 +20,37 @@ def _own(p, path: bytes) -> bytes | None:
     parts = posixpath.normpath(path).split(b"/")      # ['', 'proc', who, rest...]
     if len(parts) < 3:
         return None
-    who = parts[2]
-    if who not in (b"self", b"thread-self", str(p.pid).encode()):
+    if parts[2] not in (b"self", b"thread-self", str(p.pid).encode()):
         return None
     return b"/".join(parts[3:])
 
 
+def _guest_fd(p, rest: bytes) -> int | None:
+    """Host fd behind /proc/self/fd/N (None if ``rest`` is not fd/N); EBADF-like ENOENT if closed."""
+    if not rest.startswith(b"fd/"):
+        return None
+    num = rest[3:]
+    if not num.isdigit():
+        raise FileNotFoundError(2, "No such file or directory")
+    try:
+        return p.fds.get(int(num))
+    except OSError:
+        raise FileNotFoundError(2, "No such file or directory") from None
+
+
 def readlink(p, path: bytes) -> bytes | None:
     rest = _own(p, path)
+    if rest is None:
+        return None
     if rest == b"exe":
         return p.exe
+    if rest == b"cwd":
+        return p.fs.getcwd()
+    if rest == b"root":
+        return b"/"
+    host = _guest_fd(p, rest)
+    if host is not None:
+        return p.fs_path_of_fd(host)
     return None
 
 
@@ -42,13 +66,36 @@ def contents(p, rest: bytes) -> bytes | None:
     return None
 
 
-def open_special(p, path: bytes) -> int | None:
-    """A host fd for a guest-describing /proc file, or None for ordinary paths."""
+def _fd_dir(p) -> int:
+    """A real directory of symlinks named by guest fd, so getdents/readlink work on it."""
+    d = tempfile.mkdtemp(prefix="guise-fd-")
+    p.cleanup.append(lambda: shutil.rmtree(d, ignore_errors=True))
+    for fd, host in p.fds.items():
+        os.symlink(p.fs_path_of_fd(host) or b"?", os.path.join(d.encode(), str(fd).encode()))
+    # the descriptor about to be returned lists itself too, as on Linux
+    os.symlink(f"/proc/{p.pid}/fd", os.path.join(d, str(p.fds.next_free())))
+    return os.open(d, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+
+def open_special(p, path: bytes, flags: int) -> int | None:
+    """A host fd for a guest-describing /proc path, or None for ordinary paths."""
     rest = _own(p, path)
     if rest is None:
         return None
+    fd = _open_own(p, rest, flags)
+    if fd is not None and rest in (b"fd", b"maps", b"auxv", b"cmdline", b"environ"):
+        p.fds.names[fd] = b"/proc/%d/%s" % (p.pid, rest)
+    return fd
+
+
+def _open_own(p, rest: bytes, flags: int) -> int | None:
     if rest == b"exe":
-        return p.fs.open(p.exe, os.O_RDONLY)
+        return p.fs.open(p.exe, flags)
+    if rest == b"fd":
+        return _fd_dir(p)
+    host = _guest_fd(p, rest)
+    if host is not None:
+        return os.open(f"/proc/self/fd/{host}", flags)     # reopen, as Linux does
     data = contents(p, rest)
     if data is None:
         return None
@@ -59,5 +106,15 @@ def open_special(p, path: bytes) -> int | None:
 
 
 def stat_target(p, path: bytes) -> bytes:
-    """For stat-like calls: /proc/self/exe follows to the guest's executable."""
-    return p.exe if _own(p, path) == b"exe" else path
+    """For stat-like calls that follow links: where a guest /proc link really leads."""
+    rest = _own(p, path)
+    if rest is None:
+        return path
+    if rest == b"exe":
+        return p.exe
+    if rest == b"cwd":
+        return p.fs.getcwd()
+    host = _guest_fd(p, rest)
+    if host is not None:
+        return f"/proc/self/fd/{host}".encode()
+    return path
