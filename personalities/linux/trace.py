@@ -122,6 +122,8 @@ class Tracer:
         pre, args = call
         shown = [s if s is not None else self.fmt(p, k, v, args, i, ret)
                  for i, (s, k, v) in enumerate(zip(pre, decl.args, args))]
+        if decl.name in ("open", "openat") and not args[-2] & 0o20000100:
+            shown.pop()          # like strace: the mode only matters with O_CREAT/O_TMPFILE
         self._emit(p, decl.name, shown, args, ret, decl.ret)
 
     def unimplemented(self, p, nr, args, ret) -> None:
