@@ -5,7 +5,8 @@ import os
 from typing import Optional, Sequence
 
 import sandbox
-from loader import LoaderError, load_image
+from loader import LoaderError, load_image, detect_format
+from loader.script import parse_shebang, MAX_LINE
 from . import exitcodes
 
 
@@ -32,6 +33,9 @@ def find_program(fs, prog: str) -> bytes:
     raise GuiseError(f"{prog}: command not found", exitcodes.NOT_FOUND)
 
 
+MAX_SCRIPT_DEPTH = 4        # like Linux's limit on nested interpreters
+
+
 def open_image(fs, path: bytes):
     try:
         f, abspath = fs.open_exec(path)
@@ -43,6 +47,27 @@ def open_image(fs, path: bytes):
             return load_image(f, os.fsdecode(path))
         except LoaderError as e:
             raise GuiseError(str(e), exitcodes.CANNOT_EXECUTE) from None
+
+
+def resolve_script(fs, path: bytes, argv: list[bytes]) -> tuple[bytes, list[bytes]]:
+    """Follow '#!' lines like execve: the interpreter runs with the script path as argument."""
+    for _ in range(MAX_SCRIPT_DEPTH):
+        try:
+            f, _abs = fs.open_exec(path)
+        except OSError:
+            return path, argv          # open_image reports it
+        with f:
+            head = f.read(MAX_LINE)
+        if detect_format(head) != "script":
+            return path, argv
+        try:
+            interp, arg = parse_shebang(head, os.fsdecode(path))
+        except LoaderError as e:
+            raise GuiseError(str(e), exitcodes.CANNOT_EXECUTE) from None
+        argv = [interp] + ([arg] if arg else []) + [path] + argv[1:]
+        path = interp
+    raise GuiseError(f"{os.fsdecode(argv[-1])}: too many levels of '#!' interpreters",
+                     exitcodes.CANNOT_EXECUTE)
 
 
 def inspect(prog: str, fs=None):
@@ -59,7 +84,7 @@ def start(argv: Sequence[str], env: Optional[dict] = None, *, fs=None, tracer=No
     from personalities import choose
     from personalities.linux.process import ExecError
     fs = fs or sandbox.default_view()
-    path = find_program(fs, argv[0])
+    path, gargv = resolve_script(fs, find_program(fs, argv[0]), [os.fsencode(a) for a in argv])
     image = open_image(fs, path)
     pers = choose(image)
     if pers is None:
@@ -68,7 +93,7 @@ def start(argv: Sequence[str], env: Optional[dict] = None, *, fs=None, tracer=No
     env = os.environ if env is None else env
     envp = [os.fsencode(k) + b"=" + os.fsencode(v) for k, v in env.items()]
     try:
-        return pers.start(image, path, [os.fsencode(a) for a in argv], envp, fs, tracer=tracer,
+        return pers.start(image, path, gargv, envp, fs, tracer=tracer,
                           count_instructions=count_instructions)
     except ExecError as e:
         raise GuiseError(str(e), e.status) from None

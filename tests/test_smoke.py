@@ -16,3 +16,11 @@ def test_missing_program_is_127():
     g = run_guise(["/nonexistent/prog"])
     assert g.status == 127
     assert g.stderr.count(b"\n") == 1 and b"No such file" in g.stderr
+
+
+def test_shebang_script(tmp_path):
+    script = tmp_path / "s.sh"
+    script.write_text('#!/bin/sh -e\necho "script: $0 $1"\nexit 4\n')
+    script.chmod(0o755)
+    g = assert_same([script, "A"])
+    assert g.status == 4

@@ -1,0 +1,23 @@
+"""'#!' interpreter lines, parsed the way Linux's binfmt_script does."""
+from __future__ import annotations
+
+from .errors import LoaderError
+
+MAX_LINE = 256      # Linux reads at most BINPRM_BUF_SIZE bytes of the first line
+
+
+def parse_shebang(head: bytes, path: str = "") -> tuple[bytes, bytes | None]:
+    """(interpreter, optional single argument) from a file starting with '#!'.
+
+    Like Linux: everything after the interpreter name up to the end of the
+    line is one argument, leading/trailing blanks stripped.
+    """
+    if not head.startswith(b"#!"):
+        raise LoaderError(f"{path}: not a '#!' script")
+    line = head[2:MAX_LINE].split(b"\n", 1)[0].strip(b" \t")
+    if not line:
+        raise LoaderError(f"{path}: empty '#!' line")
+    parts = line.replace(b"\t", b" ").split(b" ", 1)
+    interp = parts[0]
+    arg = parts[1].strip(b" \t") if len(parts) > 1 else None
+    return interp, (arg or None)
