@@ -5,8 +5,7 @@ import os
 from typing import Optional, Sequence
 
 import sandbox
-from loader import LoaderError, load_image, detect_format
-from loader.script import parse_shebang, MAX_LINE
+from loader import LoaderError, load_image, script
 from . import exitcodes
 
 
@@ -33,9 +32,6 @@ def find_program(fs, prog: str) -> bytes:
     raise GuiseError(f"{prog}: command not found", exitcodes.NOT_FOUND)
 
 
-MAX_SCRIPT_DEPTH = 4        # like Linux's limit on nested interpreters
-
-
 def open_image(fs, path: bytes):
     try:
         f, abspath = fs.open_exec(path)
@@ -50,24 +46,10 @@ def open_image(fs, path: bytes):
 
 
 def resolve_script(fs, path: bytes, argv: list[bytes]) -> tuple[bytes, list[bytes]]:
-    """Follow '#!' lines like execve: the interpreter runs with the script path as argument."""
-    for _ in range(MAX_SCRIPT_DEPTH):
-        try:
-            f, _abs = fs.open_exec(path)
-        except OSError:
-            return path, argv          # open_image reports it
-        with f:
-            head = f.read(MAX_LINE)
-        if detect_format(head) != "script":
-            return path, argv
-        try:
-            interp, arg = parse_shebang(head, os.fsdecode(path))
-        except LoaderError as e:
-            raise GuiseError(str(e), exitcodes.CANNOT_EXECUTE) from None
-        argv = [interp] + ([arg] if arg else []) + [path] + argv[1:]
-        path = interp
-    raise GuiseError(f"{os.fsdecode(argv[-1])}: too many levels of '#!' interpreters",
-                     exitcodes.CANNOT_EXECUTE)
+    try:
+        return script.resolve_script(lambda q: fs.open_exec(q)[0], path, argv)
+    except LoaderError as e:
+        raise GuiseError(str(e), exitcodes.CANNOT_EXECUTE) from None
 
 
 def inspect(prog: str, fs=None):

@@ -33,9 +33,11 @@ VECTOR_SIGNALS = {0: hostsig.SIGFPE, 1: hostsig.SIGTRAP, 3: hostsig.SIGTRAP, 4: 
 class ExecError(Exception):
     """The program could not be started; ``status`` is guise's exit status for it."""
 
-    def __init__(self, message: str, status: int):
+    def __init__(self, message: str, status: int, errno: int | None = None):
         super().__init__(message)
         self.status = status
+        # what execve(2) returns for the same failure
+        self.errno = errno if errno is not None else (2 if status == 127 else 8)
 
 
 @dataclasses.dataclass
@@ -83,6 +85,8 @@ class LinuxProcess:
         if count_instructions:
             self.cpu.count_instructions()
         self.pc = 0
+        self.replacement: "LinuxProcess | None" = None   # set by execve, run next
+        self.history: list[tuple] = []                   # (abi, counts, unimpl) of earlier images
 
     # -- syscall plumbing ------------------------------------------------------
     def unimplemented(self, nr: int) -> int:
@@ -171,26 +175,72 @@ class LinuxProcess:
 
     # -- running -----------------------------------------------------------------
     def run(self) -> ProcessResult:
+        """Run until the guest exits or dies, following execve into new images."""
         t0 = time.perf_counter()
-        try:
-            stop = self.cpu.run(self.pc)
-        finally:
-            self.flush_shared_mappings()
-            for fn in self.cleanup:
-                fn()
-        res = ProcessResult(wall=time.perf_counter() - t0)
+        proc = self
+        while True:
+            try:
+                stop = proc.cpu.run(proc.pc)
+            finally:
+                proc.flush_shared_mappings()
+                for fn in proc.cleanup:
+                    fn()
+            if proc.replacement is None or proc.exit_status is not None:
+                break
+            proc = proc.replacement
+        return proc._result(stop, time.perf_counter() - t0)
+
+    def _result(self, stop, wall: float) -> ProcessResult:
+        res = ProcessResult(wall=wall)
         if self.exit_status is not None:
             res.exit_status = self.exit_status
         elif stop is None:
             res.guise_status, res.message = 125, "guest stopped for no reason (internal error)"
         else:
             self._classify(stop, res)
-        res.syscalls = {self.syscall_name(nr): c for nr, c in enumerate(self.counts) if c}
-        res.unimplemented = {(k if isinstance(k, str) else self.syscall_name(k)): c
-                             for k, c in self.unimpl.items()}
+        for abi, counts, unimpl in self.history + [(self.abi, self.counts, self.unimpl)]:
+            for nr, c in enumerate(counts):
+                if c:
+                    name = abi.names.get(nr, f"syscall_{nr}")
+                    res.syscalls[name] = res.syscalls.get(name, 0) + c
+            for k, c in unimpl.items():
+                name = k if isinstance(k, str) else abi.names.get(k, f"syscall_{k}")
+                res.unimplemented[name] = res.unimplemented.get(name, 0) + c
         if self.count_instructions:
             res.instructions = self.cpu.insn_count
         return res
+
+    def successor(self, path: bytes, argv: list[bytes], envp: list[bytes]) -> "LinuxProcess":
+        """execve: a new process image that inherits this one's pid, fds and signal state.
+
+        Built completely before anything of the old image is touched, so a
+        failed execve returns to the old program as on Linux.
+        """
+        from loader import script
+        try:
+            path, argv = script.resolve_script(lambda q: self.fs.open_exec(q)[0], path, argv)
+        except LoaderError:
+            raise OSError(8, "Exec format error") from None
+        try:
+            image, _abs, _st = self._open_image(path)
+        except ExecError as e:
+            raise OSError(e.errno, os.strerror(e.errno)) from None
+        new = LinuxProcess(image.arch, self.fs, tracer=self.tracer,
+                           count_instructions=self.count_instructions)
+        new.pid = self.pid
+        new.fds = self.fds
+        new.sigmask = self.sigmask
+        # handlers reset to default on exec; ignored signals stay ignored
+        new.sigactions = {sig: act for sig, act in self.sigactions.items()
+                          if int.from_bytes(act[:self.abi.ptr_size], "little") == 1}
+        new.history = self.history + [(self.abi, self.counts, self.unimpl)]
+        try:
+            new.exec(path, argv, envp, image=image)
+        except ExecError as e:
+            raise OSError(e.errno, os.strerror(e.errno)) from None
+        for fd in sorted(self.fds.cloexec):
+            self.fds.close(fd)
+        return new
 
     def flush_shared_mappings(self) -> None:
         from .syscalls.memory import flush_all
