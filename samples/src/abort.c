@@ -1,0 +1,3 @@
+#include <stdio.h>
+#include <stdlib.h>
+int main(void) { puts("before"); fflush(stdout); abort(); }
