@@ -83,6 +83,10 @@ class UnicornCpu(Cpu):
         self._add_hook(unicorn.UC_HOOK_MEM_INVALID, _HOOK_MEM_INVALID(self._on_mem_invalid))
         if arch == "i386":
             self._setup_flat_gdt()
+        # Power-on/FNINIT state that programs rely on: 64-bit x87 precision, all
+        # exceptions masked.  Unicorn leaves both at 0 (single precision, unmasked).
+        self.set_reg("fpcw", 0x037F)
+        self.set_reg("mxcsr", 0x1F80)
 
     # -- hooks -------------------------------------------------------------
     def _add_hook(self, htype: int, cb, *extra, begin: int = 1, end: int = 0) -> int:

@@ -21,6 +21,9 @@ class FdTable:
         # host fd -> the path the guest should see for it, where the host's own
         # answer would be wrong (memfds and temp dirs standing in for /proc files)
         self.names: dict[int, bytes] = {}
+        # host fd -> real directory offsets, for 32-bit guests whose d_off must fit
+        # 32 bits (the host kernel hands a 64-bit process 64-bit hash cookies)
+        self.dir_cookies: dict[int, list[int]] = {}
 
     @classmethod
     def inherited(cls) -> "FdTable":
@@ -94,6 +97,7 @@ class FdTable:
         # Every guest fd owns its host fd (dup makes a new one), so closing is
         # exact; the emulator writes its own messages to a saved copy of stderr.
         self.names.pop(h, None)
+        self.dir_cookies.pop(h, None)
         try:
             os.close(h)
         except OSError:

@@ -13,6 +13,10 @@ import dataclasses
 from hw.cpu import PAGE_SIZE, PROT_READ, PROT_WRITE, PROT_EXEC, page_down, page_up, CpuError
 
 
+def _start(v) -> int:
+    return v.start
+
+
 @dataclasses.dataclass
 class Vma:
     start: int
@@ -44,12 +48,8 @@ class AddressSpace:
         self.mapped_bytes = 0
 
     # -- queries -------------------------------------------------------------
-    def _starts(self):
-        return [v.start for v in self.vmas]
-
     def overlaps(self, start: int, end: int) -> list[Vma]:
-        i = bisect.bisect_right(self._starts(), start) - 1
-        i = max(i, 0)
+        i = max(bisect.bisect_right(self.vmas, start, key=_start) - 1, 0)
         out = []
         for v in self.vmas[i:]:
             if v.start >= end:
@@ -75,7 +75,7 @@ class AddressSpace:
         raise OSError(12, "Cannot allocate memory")
 
     def find(self, addr: int) -> Vma | None:
-        i = bisect.bisect_right(self._starts(), addr) - 1
+        i = bisect.bisect_right(self.vmas, addr, key=_start) - 1
         if i >= 0 and self.vmas[i].start <= addr < self.vmas[i].end:
             return self.vmas[i]
         return None
@@ -91,7 +91,7 @@ class AddressSpace:
         except CpuError:
             raise OSError(12, "Cannot allocate memory") from None
         vma = Vma(start, end, prot, name, offset, shared, dev, inode)
-        bisect.insort(self.vmas, vma, key=lambda v: v.start)
+        bisect.insort(self.vmas, vma, key=_start)
         self.mapped_bytes += size
         return start
 
@@ -103,10 +103,10 @@ class AddressSpace:
             self.mapped_bytes -= hi - lo
             self.vmas.remove(v)
             if v.start < lo:
-                bisect.insort(self.vmas, dataclasses.replace(v, end=lo), key=lambda x: x.start)
+                bisect.insort(self.vmas, dataclasses.replace(v, end=lo), key=_start)
             if hi < v.end:
                 bisect.insort(self.vmas, dataclasses.replace(v, start=hi, offset=v.offset + (hi - v.start)),
-                              key=lambda x: x.start)
+                              key=_start)
 
     def protect(self, start: int, size: int, prot: int) -> None:
         end = start + size
@@ -131,7 +131,28 @@ class AddressSpace:
             if hi < v.end:
                 pieces.append(dataclasses.replace(v, start=hi, offset=v.offset + (hi - v.start)))
             for piece in pieces:
-                bisect.insort(self.vmas, piece, key=lambda x: x.start)
+                bisect.insort(self.vmas, piece, key=_start)
+        self._merge(start, end)
+
+    def _merge(self, start: int, end: int) -> None:
+        """Join neighbours that Linux would show as one mapping (same protection and backing).
+
+        Needed for behaviour, not looks: mremap works within one mapping, so an
+        mprotect that splits a mapping and a second one that restores it must
+        leave a single mapping again.
+        """
+        i = max(bisect.bisect_right(self.vmas, start, key=_start) - 2, 0)
+        while i + 1 < len(self.vmas):
+            a, b = self.vmas[i], self.vmas[i + 1]
+            if a.start > end:
+                break
+            if (a.end == b.start and a.prot == b.prot and a.name == b.name and a.shared == b.shared
+                    and a.inode == b.inode and a.dev == b.dev
+                    and (a.inode == 0 or a.offset + (a.end - a.start) == b.offset)):
+                a.end = b.end
+                del self.vmas[i + 1]
+            else:
+                i += 1
 
     # -- brk -----------------------------------------------------------------
     def set_brk_start(self, addr: int) -> None:

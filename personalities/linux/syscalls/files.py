@@ -159,9 +159,21 @@ def sys_pwritev(p, fd, iov, cnt, lo, hi):
     return os.pwrite(p.fds.get(s32(fd)), data, off)
 
 
+def _lseek(p, fd, off, whence):
+    h = p.fds.get(s32(fd))
+    if whence == os.SEEK_SET and h in p.fds.dir_cookies:
+        from .fsmeta import dir_offset
+        off = dir_offset(p, h, off)
+    pos = os.lseek(h, off, whence)
+    cookies = p.fds.dir_cookies.get(h)
+    if cookies is not None and pos:
+        pos = cookies.index(pos) + 1 if pos in cookies else pos
+    return pos
+
+
 @syscall("lseek", "fd", "off", "whence")
 def sys_lseek(p, fd, off, whence):
-    return os.lseek(p.fds.get(s32(fd)), p.abi.slong(off), whence)
+    return _lseek(p, fd, p.abi.slong(off), whence)
 
 
 @syscall("_llseek", "fd", "uint", "uint", "ptr", "whence")
@@ -169,8 +181,7 @@ def sys_llseek(p, fd, hi, lo, result, whence):
     off = (hi << 32 | lo)
     if off >= 1 << 63:
         off -= 1 << 64
-    pos = os.lseek(p.fds.get(s32(fd)), off, whence)
-    p.mem.put_u64(result, pos)
+    p.mem.put_u64(result, _lseek(p, fd, off, whence))
     return 0
 
 

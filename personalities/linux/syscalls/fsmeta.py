@@ -118,8 +118,34 @@ def sys_getdents64(p, fd, buf, count):
     if n < 0:
         e = ctypes.get_errno()
         raise OSError(e, os.strerror(e))
-    p.mem.write(buf, tmp.raw[:n])
+    data = tmp.raw[:n]
+    if p.abi.bits == 32 and n > 0:
+        data = _small_cookies(p, h, data)
+    p.mem.write(buf, data)
     return n
+
+
+def _small_cookies(p, h: int, data: bytes) -> bytes:
+    """Replace 64-bit d_off hash cookies by small indices a 32-bit libc accepts."""
+    cookies = p.fds.dir_cookies.setdefault(h, [])
+    out = bytearray(data)
+    off = 0
+    while off < len(out):
+        real, reclen = struct.unpack_from("<qH", out, off + 8)
+        cookies.append(real)
+        struct.pack_into("<q", out, off + 8, len(cookies))
+        off += reclen
+    return bytes(out)
+
+
+def dir_offset(p, h: int, off: int) -> int:
+    """For lseek on a 32-bit guest's directory: a small cookie back to the real offset."""
+    cookies = p.fds.dir_cookies.get(h)
+    if cookies is None or off <= 0:
+        return off
+    if off > len(cookies):
+        raise einval()
+    return cookies[off - 1]
 
 
 @syscall("getdents", "fd", "ptr", "size", level="partial", note="converted from getdents64")
