@@ -21,8 +21,9 @@ all: install
 $(STAMPS):
 	mkdir -p $(STAMPS)
 
+# A partial failure (a mirror mid-sync for one index) leaves usable lists: go on.
 $(STAMPS)/apt-update: | $(STAMPS)
-	$(APT) update
+	$(APT) update || echo "warning: apt-get update reported errors; continuing with the lists it has"
 	touch $@
 
 # A Python with venv+pip: Debian's python3 lacks them until python3-venv is installed.
