@@ -40,9 +40,11 @@ def open_image(fs, path: bytes):
         raise GuiseError(f"{os.fsdecode(path)}: {e.strerror}", status) from None
     with f:
         try:
-            return load_image(f, os.fsdecode(path))
+            image = load_image(f, os.fsdecode(path))
         except LoaderError as e:
             raise GuiseError(str(e), exitcodes.CANNOT_EXECUTE) from None
+    image.details["resolved"] = abspath
+    return image
 
 
 def resolve_script(fs, path: bytes, argv: list[bytes]) -> tuple[bytes, list[bytes]]:

@@ -1,6 +1,7 @@
 """Format detection by magic bytes, and the one entry point ``load_image``."""
 from __future__ import annotations
 
+import os
 from typing import BinaryIO
 
 from .errors import LoaderError
@@ -30,7 +31,13 @@ def load_image(f: BinaryIO, path: str = "") -> Image:
     fmt = detect_format(data[:4])
     if fmt == "elf":
         from .elf import parse_elf
-        return parse_elf(data, path)
+        image = parse_elf(data, path)
+        try:
+            st = os.fstat(f.fileno())
+            image.details.update(dev=st.st_dev, inode=st.st_ino)
+        except (OSError, AttributeError, ValueError):
+            pass
+        return image
     if fmt == "pe":
         raise LoaderError(f"{path}: PE executables are not supported yet")
     if fmt == "script":

@@ -62,13 +62,14 @@ class FileSystemView(abc.ABC):
     def getcwd(self) -> bytes: ...
 
     def open_exec(self, path: bytes) -> tuple[BinaryIO, bytes]:
-        """Open an executable for the loader; returns the file and its absolute guest path."""
-        fd = self.open(path, os.O_RDONLY)
+        """Open an executable for the loader; returns the file and its resolved guest path
+        (symlinks followed, as /proc/self/exe shows it)."""
+        fd = self.open(path, os.O_RDONLY | os.O_CLOEXEC)
         st = os.fstat(fd)
         if not (st.st_mode & 0o170000 == 0o100000):
             os.close(fd)
             raise OSError(13, "Permission denied")
-        return os.fdopen(fd, "rb"), self.absolute(path)
+        return os.fdopen(fd, "rb"), self.fd_path(fd) or self.absolute(path)
 
     def fd_path(self, hostfd: int) -> bytes:
         """The guest path of an open host descriptor (for /proc/self/fd and maps)."""

@@ -105,25 +105,26 @@ class LinuxProcess:
 
     # -- exec --------------------------------------------------------------------
     def _open_image(self, path: bytes):
+        """Load ``path`` through the sandbox; the image remembers its resolved path."""
         try:
             f, abspath = self.fs.open_exec(path)
         except OSError as e:
-            raise ExecError(f"{os.fsdecode(path)}: {e.strerror}", 127 if e.errno == 2 else 126) from None
+            raise ExecError(f"{os.fsdecode(path)}: {e.strerror}", 127 if e.errno == 2 else 126,
+                            e.errno) from None
         with f:
             try:
                 image = load_image(f, os.fsdecode(path))
             except LoaderError as e:
                 raise ExecError(str(e), 126) from None
-            st = os.fstat(f.fileno())
-        return image, abspath, st
+        image.details["resolved"] = abspath
+        return image
 
     def exec(self, path: bytes, argv: list[bytes], envp: list[bytes], image=None) -> None:
         """Map ``path`` (and its interpreter) and prepare the initial stack and registers."""
         if image is None:
-            image, abspath, st = self._open_image(path)
-        else:
-            abspath = self.fs.absolute(path)
-            st = None
+            image = self._open_image(path)
+        abspath = image.details.get("resolved") or self.fs.absolute(path)
+        dev, inode = image.details.get("dev", 0), image.details.get("inode", 0)
         if image.arch != self.abi.arch:
             raise ExecError(f"{os.fsdecode(path)}: is {image.arch}, process is {self.abi.arch}", 126)
         self.exe, self.argv, self.envp = abspath, list(argv), list(envp)
@@ -136,14 +137,14 @@ class LinuxProcess:
             bias = 0
         if not self.mm.is_free(page_down(bias + lo), page_up(bias + hi)):
             raise ExecError(f"{name}: segments do not fit the address space", 126)
-        map_image(image, self.mm, bias, name, dev=st.st_dev if st else 0, inode=st.st_ino if st else 0)
+        map_image(image, self.mm, bias, name, dev=dev, inode=inode)
         self.mm.set_brk_start(bias + hi)
         entry = bias + image.entry
         at_base = 0
         if image.interpreter:
             ipath = image.interpreter.encode()
             try:
-                interp, iabs, ist = self._open_image(ipath)
+                interp = self._open_image(ipath)
             except ExecError as e:
                 raise ExecError(f"{name}: interpreter {image.interpreter}: {str(e).split(': ', 1)[-1]}",
                                 127) from None
@@ -153,7 +154,8 @@ class LinuxProcess:
             span = page_up(ihi) - page_down(ilo)
             ibase = self.mm.find_free(span) if interp.position_independent else page_down(ilo)
             at_base = ibase - page_down(ilo) if interp.position_independent else 0
-            map_image(interp, self.mm, at_base, os.fsdecode(iabs), dev=ist.st_dev, inode=ist.st_ino)
+            map_image(interp, self.mm, at_base, os.fsdecode(interp.details["resolved"]),
+                      dev=interp.details.get("dev", 0), inode=interp.details.get("inode", 0))
             entry = at_base + interp.entry
         self._map_stack(image.exec_stack)
         phdr = bias + (image.phdr_vaddr or 0)
@@ -163,7 +165,7 @@ class LinuxProcess:
                (stk.AT_UID, os.getuid()), (stk.AT_EUID, os.geteuid()), (stk.AT_GID, os.getgid()),
                (stk.AT_EGID, os.getegid()), (stk.AT_SECURE, 0), (stk.AT_HWCAP2, 0)]
         sp, self.auxv = stk.build_stack(self.mem, self.mm.stack_top, self.argv, self.envp,
-                                        abspath, self.abi.platform, aux)
+                                        path, self.abi.platform, aux)
         sp_reg = "rsp" if self.abi.bits == 64 else "esp"
         self.cpu.set_reg(sp_reg, sp)
         self.cpu.set_reg("rdx" if self.abi.bits == 64 else "edx", 0)
@@ -222,7 +224,7 @@ class LinuxProcess:
         except LoaderError:
             raise OSError(8, "Exec format error") from None
         try:
-            image, _abs, _st = self._open_image(path)
+            image = self._open_image(path)
         except ExecError as e:
             raise OSError(e.errno, os.strerror(e.errno)) from None
         new = LinuxProcess(image.arch, self.fs, tracer=self.tracer,
