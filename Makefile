@@ -80,9 +80,16 @@ $(STAMPS)/deps-bench: | $(STAMPS)
 	if [ -n "$$missing" ]; then $(MAKE) $(STAMPS)/apt-update && $(APT) install $$missing; fi
 	touch $@
 
-deps-bench: $(STAMPS)/deps-bench
+# Qiling is a peer to measure against, never a dependency of guise: its own venv.
+QILING_VENV := bench/.peers/qiling-venv
+$(QILING_VENV)/.installed: $(STAMPS)/python-venv
+	$(PYTHON) -m venv $(QILING_VENV)
+	$(QILING_VENV)/bin/pip install -q qiling
+	touch $@
 
-bench: install deps-test deps-bench
+deps-bench: $(STAMPS)/deps-bench $(QILING_VENV)/.installed
+
+bench: install deps-bench
 	$(PY) bench/run.py --out bench/results.md
 
 samples:

@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""guise against its peers on the same machine, in the same run.
+
+Workloads (the foundation issue's list): a CPU-bound loop, 200k cheap
+syscalls, 20 MB of file I/O in 4 KiB blocks, start-up of a static hello, and
+`python3 -c pass`.  Peers: native, qemu-user, Qiling (from its own venv under
+bench/.peers, never a dependency of guise).  Each cell is the median of N
+runs' wall time; the table reports seconds and guise's ratio to each peer.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples" / "bin"
+PEERS = Path(__file__).resolve().parent / ".peers"
+QILING_PY = PEERS / "qiling-venv" / "bin" / "python"
+QILING_RUNNER = Path(__file__).resolve().parent / "qiling_runner.py"
+TIMEOUT = 180
+
+SYSCALLS = 200_000
+
+
+def workloads(tmp: str) -> dict:
+    s = lambda name: str(SAMPLES / f"{name}-static-glibc-x86_64")  # noqa: E731
+    return {
+        "cpu loop (300M xorshift)": [s("cpuloop"), "300000000"],
+        "200k getppid syscalls": [s("getppid-loop"), str(SYSCALLS)],
+        "0 syscalls (baseline)": [s("getppid-loop"), "0"],
+        "file I/O 20 MB / 4 KiB": [s("fileio"), os.path.join(tmp, "io.dat")],
+        "static hello start-up": [str(SAMPLES / "hello-static-x86_64")],
+        "python3 -c pass": ["/usr/bin/python3", "-c", "pass"],
+    }
+
+
+def peer_commands() -> dict:
+    guise = [sys.executable, "-m", "guise", "run", "--"]
+    peers = {"native": [], "guise": guise}
+    if shutil.which("qemu-x86_64"):
+        peers["qemu-user"] = ["qemu-x86_64"]
+    if QILING_PY.exists():
+        peers["Qiling"] = [str(QILING_PY), str(QILING_RUNNER)]
+    return peers
+
+
+def time_once(cmd, env) -> tuple[float | None, str]:
+    t0 = time.perf_counter()
+    try:
+        p = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT, env=env, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        return None, "timeout"
+    dt = time.perf_counter() - t0
+    if p.returncode != 0:
+        last = (p.stderr.decode(errors="replace").strip().splitlines() or ["?"])[-1]
+        return None, f"fails ({last[:80]})"
+    return dt, ""
+
+
+def measure(cmd, runs, env) -> tuple[float | None, str]:
+    times = []
+    for _ in range(runs):
+        t, why = time_once(cmd, env)
+        if t is None:
+            return None, why
+        times.append(t)
+    return statistics.median(times), ""
+
+
+def versions() -> dict:
+    out = {"python": platform.python_version()}
+    try:
+        import unicorn
+        out["unicorn"] = unicorn.__version__
+    except Exception:
+        pass
+    if shutil.which("qemu-x86_64"):
+        out["qemu-user"] = subprocess.run(["qemu-x86_64", "--version"], capture_output=True,
+                                          text=True).stdout.split("\n")[0].replace("qemu-x86_64 version ", "")
+    if QILING_PY.exists():
+        out["qiling"] = subprocess.run([str(QILING_PY), "-c", "import qiling; print(qiling.__version__)"],
+                                       capture_output=True, text=True).stdout.strip() or "?"
+    return out
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+def fmt(t):
+    return "—" if t is None else f"{t:.3f}"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results.md"))
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="one run each, no Qiling")
+    ap.add_argument("--only", help="run only workloads whose name contains this")
+    args = ap.parse_args()
+    runs = 1 if args.quick else args.runs
+    env = dict(os.environ, PYTHONPATH=str(ROOT), LC_ALL="C")
+    peers = peer_commands()
+    if args.quick:
+        peers.pop("Qiling", None)
+    tmp = tempfile.mkdtemp(prefix="guise-bench-")
+    results: dict = {}
+    notes: dict = {}
+    for name, argv in workloads(tmp).items():
+        if args.only and args.only not in name:
+            continue
+        for peer, prefix in peers.items():
+            t, why = measure(prefix + argv, runs, env)
+            results[(name, peer)] = t
+            if why:
+                notes[(name, peer)] = why
+            print(f"{name:<28} {peer:<10} {fmt(t):>8} {why}", flush=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    names = [n for n in workloads(tmp) if not args.only or args.only in n]
+    cols = list(peers)
+    lines = [f"# guise benchmarks", "",
+             f"Run {datetime.date.today()} on {os.cpu_count()} × {cpu_model()}; median of {runs} run(s), wall seconds.",
+             "Versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()) + ".", "",
+             "| workload | " + " | ".join(cols) + " | guise/qemu-user | guise/Qiling |",
+             "|---|" + "---:|" * (len(cols) + 2)]
+    for n in names:
+        cells = []
+        for c in cols:
+            t = results.get((n, c))
+            cells.append(fmt(t) if t is not None else notes.get((n, c), "—"))
+        g, q, ql = results.get((n, "guise")), results.get((n, "qemu-user")), results.get((n, "Qiling"))
+        r1 = f"{g / q:.2f}x" if g and q else "—"
+        r2 = f"{g / ql:.2f}x" if g and ql else "—"
+        lines.append(f"| {n} | " + " | ".join(cells) + f" | {r1} | {r2} |")
+
+    def per_call(peer):
+        a, b = results.get(("200k getppid syscalls", peer)), results.get(("0 syscalls (baseline)", peer))
+        return None if a is None or b is None else max(a - b, 0) / SYSCALLS * 1e6
+    lines += ["", "Cost of one trapped syscall (µs, (t(200k) − t(0)) / 200k): " +
+              ", ".join(f"{p} {per_call(p):.2f}" for p in cols if per_call(p) is not None) + ".", ""]
+
+    def target(label, ok):
+        return f"| {label} | {'met' if ok else ('missed' if ok is not None else 'not measured')} |"
+    g = lambda n: results.get((n, "guise"))      # noqa: E731
+    q = lambda n: results.get((n, "qemu-user"))  # noqa: E731
+    lines += ["| target | result |", "|---|---|",
+              target("CPU-bound ≤ 1.3× qemu-user", None if not (g("cpu loop (300M xorshift)") and q("cpu loop (300M xorshift)"))
+                     else g("cpu loop (300M xorshift)") <= 1.3 * q("cpu loop (300M xorshift)")),
+              target("200k syscalls ≤ 1.5 s", None if g("200k getppid syscalls") is None
+                     else g("200k getppid syscalls") <= 1.5),
+              target("static hello start-up ≤ 0.3 s", None if g("static hello start-up") is None
+                     else g("static hello start-up") <= 0.3),
+              target("I/O ≤ 2× qemu-user", None if not (g("file I/O 20 MB / 4 KiB") and q("file I/O 20 MB / 4 KiB"))
+                     else g("file I/O 20 MB / 4 KiB") <= 2 * q("file I/O 20 MB / 4 KiB"))]
+    if "Qiling" in cols:
+        faster = [results.get((n, "guise")) is not None and
+                  (results.get((n, "Qiling")) is None or results[(n, "guise")] < results[(n, "Qiling")])
+                  for n in names if n != "0 syscalls (baseline)"]
+        lines.append(target("every workload faster than Qiling (a Qiling failure counts as slower)", all(faster)))
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if not args.only:
+        Path(args.out).write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
