@@ -35,6 +35,9 @@ $(VENV)/.installed: pyproject.toml $(STAMPS)/python-venv
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	@# byte-compile now: with PYTHONDONTWRITEBYTECODE set (as on these machines) every
+	@# guise start would otherwise recompile ~130 modules
+	$(PY) -m compileall -q $(VENV)/lib guise hw loader personalities sandbox >/dev/null || true
 	touch $@
 
 install: $(VENV)/.installed

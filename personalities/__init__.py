@@ -6,8 +6,6 @@ packages add one by declaring an entry point in that group whose object has
 """
 from __future__ import annotations
 
-from importlib.metadata import entry_points
-
 BUILTIN = {"linux": "personalities.linux:PERSONALITY"}
 
 
@@ -17,21 +15,24 @@ def _load(ref: str):
     return getattr(module, attr)
 
 
-def available() -> dict:
-    """Name -> personality object, built-ins first, then installed plug-ins."""
-    found = {name: ref for name, ref in BUILTIN.items()}
+def plugins() -> dict:
+    """Name -> 'module:attr' of personalities installed by other packages."""
+    from importlib.metadata import entry_points     # slow to import: only when needed
+    found = {}
     try:
         for ep in entry_points(group="guise.personalities"):
-            found.setdefault(ep.name, ep.value)
+            if ep.name not in BUILTIN:
+                found[ep.name] = ep.value
     except Exception:   # broken third-party metadata must not stop guise
         pass
     return found
 
 
 def choose(image):
-    """The personality that runs ``image``, or None."""
-    for name, ref in available().items():
-        pers = _load(ref)
-        if pers.accepts(image):
-            return pers
+    """The personality that runs ``image``: built-ins first, then plug-ins, else None."""
+    for refs in (BUILTIN, None):
+        for ref in (refs if refs is not None else plugins()).values():
+            pers = _load(ref)
+            if pers.accepts(image):
+                return pers
     return None
