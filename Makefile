@@ -60,13 +60,16 @@ busybox-i386: $(CACHE)/busybox-i386/bin/busybox
 
 deps-test: $(STAMPS)/deps-test busybox-i386
 
-demo: install
+demo: install deps-test
 	@echo "== guise run -- samples/bin/hello-static-x86_64"
 	$(VENV)/bin/guise run -- samples/bin/hello-static-x86_64
 	@echo "== the same program built for i386 and dynamically linked"
 	$(VENV)/bin/guise run -- samples/bin/hello-dynamic-glibc-i386
 	@echo "== the host's own ls, on the emulated CPU"
 	$(VENV)/bin/guise run -- /bin/ls -l samples/README.md
+	@echo "== the host's python3, and a shell pipeline (fork, exec, pipes)"
+	$(VENV)/bin/guise run -- /usr/bin/python3 -c 'import hashlib; print(hashlib.sha256(b"x").hexdigest())'
+	$(VENV)/bin/guise run -- /bin/sh -c 'ls /etc | wc -l'
 	@echo "== guise info"
 	$(VENV)/bin/guise info samples/bin/hello-dynamic-glibc-x86_64
 
