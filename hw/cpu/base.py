@@ -52,6 +52,9 @@ class Cpu(abc.ABC):
     @abc.abstractmethod
     def mem_map(self, addr: int, size: int, prot: int) -> None: ...
     @abc.abstractmethod
+    def mem_map_ptr(self, addr: int, size: int, prot: int, host_ptr: int) -> None:
+        """Map guest [addr, addr+size) onto host memory at ``host_ptr`` (see hw.memory)."""
+    @abc.abstractmethod
     def mem_unmap(self, addr: int, size: int) -> None: ...
     @abc.abstractmethod
     def mem_protect(self, addr: int, size: int, prot: int) -> None: ...

@@ -159,6 +159,12 @@ class UnicornCpu(Cpu):
         except unicorn.UcError as e:
             raise CpuError(f"cannot map {size:#x} bytes at {addr:#x}: {e}") from None
 
+    def mem_map_ptr(self, addr: int, size: int, prot: int, host_ptr: int) -> None:
+        try:
+            self.uc.mem_map_ptr(addr, size, _perms(prot), host_ptr)
+        except unicorn.UcError as e:
+            raise CpuError(f"cannot map {size:#x} bytes at {addr:#x}: {e}") from None
+
     def mem_unmap(self, addr: int, size: int) -> None:
         try:
             self.uc.mem_unmap(addr, size)
@@ -178,7 +184,9 @@ class UnicornCpu(Cpu):
         return buf.raw
 
     def mem_write(self, addr: int, data: bytes) -> None:
-        if _lib.uc_mem_write(self._uch, addr, bytes(data), len(data)) != unicorn.UC_ERR_OK:
+        if type(data) is not bytes:
+            data = bytes(data)
+        if _lib.uc_mem_write(self._uch, addr, data, len(data)) != unicorn.UC_ERR_OK:
             raise MemoryFault(addr, len(data), "write")
 
     def mem_regions(self):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 
+from hw import memory as hostmem
 from hw.cpu import PAGE_SIZE, PROT_READ, PROT_WRITE, PROT_EXEC, page_down, page_up, CpuError
 
 
@@ -27,6 +28,20 @@ class Vma:
     shared: bool = False
     dev: int = 0
     inode: int = 0
+    host: int = 0          # host address backing ``start`` (hw.memory)
+
+
+def _compatible(a: Vma, b: Vma) -> bool:
+    """Would Linux show these adjacent mappings as one?"""
+    return (a.end == b.start and a.prot == b.prot and a.name == b.name and a.shared == b.shared
+            and a.inode == b.inode and a.dev == b.dev
+            and (a.inode == 0 or a.offset + (a.end - a.start) == b.offset))
+
+
+def _piece(v: Vma, lo: int, hi: int, **changes) -> Vma:
+    """The part [lo, hi) of ``v``, with file offset and host address moved along."""
+    return dataclasses.replace(v, start=lo, end=hi, offset=v.offset + (lo - v.start),
+                               host=v.host + (lo - v.start), **changes)
 
 
 class AddressSpace:
@@ -82,15 +97,26 @@ class AddressSpace:
 
     # -- changes -------------------------------------------------------------
     def map(self, start: int, size: int, prot: int, name: str = "", offset: int = 0,
-            shared: bool = False, dev: int = 0, inode: int = 0) -> int:
-        """Map fresh zeroed pages at ``start``, replacing whatever was there."""
+            shared: bool = False, dev: int = 0, inode: int = 0, fd: int | None = None,
+            writable_file: bool = False) -> int:
+        """Map pages at ``start``, replacing whatever was there.
+
+        Anonymous pages are fresh zeroed host memory (shared with forked
+        children when ``shared``); with ``fd`` they are the host kernel's mapping
+        of that file at ``offset``.
+        """
         end = start + size
         self.unmap(start, size)
+        if fd is None:
+            host = hostmem.alloc(size, shared)
+        else:
+            host = hostmem.map_file(fd, offset, size, shared, writable_file)
         try:
-            self.cpu.mem_map(start, size, prot)
+            self.cpu.mem_map_ptr(start, size, prot, host)
         except CpuError:
+            hostmem.free(host, size)
             raise OSError(12, "Cannot allocate memory") from None
-        vma = Vma(start, end, prot, name, offset, shared, dev, inode)
+        vma = Vma(start, end, prot, name, offset, shared, dev, inode, host)
         bisect.insort(self.vmas, vma, key=_start)
         self.mapped_bytes += size
         return start
@@ -100,13 +126,31 @@ class AddressSpace:
         for v in self.overlaps(start, end):
             lo, hi = max(v.start, start), min(v.end, end)
             self.cpu.mem_unmap(lo, hi - lo)
+            hostmem.free(v.host + (lo - v.start), hi - lo)
             self.mapped_bytes -= hi - lo
             self.vmas.remove(v)
             if v.start < lo:
-                bisect.insort(self.vmas, dataclasses.replace(v, end=lo), key=_start)
+                bisect.insort(self.vmas, _piece(v, v.start, lo), key=_start)
             if hi < v.end:
-                bisect.insort(self.vmas, dataclasses.replace(v, start=hi, offset=v.offset + (hi - v.start)),
-                              key=_start)
+                bisect.insort(self.vmas, _piece(v, hi, v.end), key=_start)
+
+    def release(self) -> None:
+        """Give all host memory back (after execve replaced this address space)."""
+        for v in self.vmas:
+            hostmem.free(v.host, v.end - v.start)
+        self.vmas = []
+
+    def host_range(self, addr: int, size: int, prot: int) -> int | None:
+        """Host address of guest [addr, addr+size) when it lies in one data mapping that
+        allows ``prot``, else None (callers then take the checked, copying path).
+
+        Executable mappings are excluded: bytes written behind the CPU's back
+        there could leave stale translated code.
+        """
+        v = self.find(addr)
+        if v is None or addr + size > v.end or v.prot & prot != prot or v.prot & PROT_EXEC:
+            return None
+        return v.host + (addr - v.start)
 
     def protect(self, start: int, size: int, prot: int) -> None:
         end = start + size
@@ -125,11 +169,10 @@ class AddressSpace:
             self.vmas.remove(v)
             pieces = []
             if v.start < lo:
-                pieces.append(dataclasses.replace(v, end=lo))
-            pieces.append(dataclasses.replace(v, start=lo, end=hi, prot=prot,
-                                              offset=v.offset + (lo - v.start)))
+                pieces.append(_piece(v, v.start, lo))
+            pieces.append(_piece(v, lo, hi, prot=prot))
             if hi < v.end:
-                pieces.append(dataclasses.replace(v, start=hi, offset=v.offset + (hi - v.start)))
+                pieces.append(_piece(v, hi, v.end))
             for piece in pieces:
                 bisect.insort(self.vmas, piece, key=_start)
         self._merge(start, end)
@@ -146,9 +189,7 @@ class AddressSpace:
             a, b = self.vmas[i], self.vmas[i + 1]
             if a.start > end:
                 break
-            if (a.end == b.start and a.prot == b.prot and a.name == b.name and a.shared == b.shared
-                    and a.inode == b.inode and a.dev == b.dev
-                    and (a.inode == 0 or a.offset + (a.end - a.start) == b.offset)):
+            if _compatible(a, b) and a.host + (a.end - a.start) == b.host:
                 a.end = b.end
                 del self.vmas[i + 1]
             else:
@@ -170,23 +211,36 @@ class AddressSpace:
                 self.map(old_top, new_top - old_top, PROT_READ | PROT_WRITE, "[heap]")
             except OSError:
                 return self.brk
-            self._merge_heap()
         elif new_top < old_top:
             self.unmap(new_top, old_top - new_top)
         self.brk = new
         return new
 
-    def _merge_heap(self) -> None:
-        heap = [v for v in self.vmas if v.name == "[heap]"]
-        if len(heap) > 1 and all(a.end == b.start for a, b in zip(heap, heap[1:])):
-            for v in heap[1:]:
-                self.vmas.remove(v)
-            heap[0].end = heap[-1].end
-
     # -- rendering -------------------------------------------------------------
+    def logical(self) -> list[Vma]:
+        """The mappings as Linux would list them: compatible neighbours joined.
+
+        Our own list keeps pieces apart where their host memory is not
+        contiguous (e.g. a heap grown by brk in steps).
+        """
+        out: list[Vma] = []
+        for v in self.vmas:
+            if out and _compatible(out[-1], v):
+                out[-1] = dataclasses.replace(out[-1], end=v.end)
+            else:
+                out.append(v)
+        return out
+
+    def extent(self, addr: int) -> Vma | None:
+        """The logical mapping (see ``logical``) containing ``addr``."""
+        for v in self.logical():
+            if v.start <= addr < v.end:
+                return v
+        return None
+
     def maps_text(self) -> bytes:
         lines = []
-        for v in self.vmas:
+        for v in self.logical():
             perms = ("r" if v.prot & PROT_READ else "-") + ("w" if v.prot & PROT_WRITE else "-") \
                 + ("x" if v.prot & PROT_EXEC else "-") + ("s" if v.shared else "p")
             dev = f"{(v.dev >> 8) & 0xfff:02x}:{v.dev & 0xff:02x}"

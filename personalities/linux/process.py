@@ -70,7 +70,6 @@ class LinuxProcess:
         self.sigmask = 0
         self.tls_slots: dict[int, bytes] = {}
         self.clear_child_tid = 0
-        self.shared_files: dict[int, tuple[int, int, int]] = {}
         self.cleanup: list = []          # callables run when the process ends
         self.unimpl = collections.Counter()
         self.entries, self.decls = build_table(self.abi)
@@ -184,11 +183,11 @@ class LinuxProcess:
             try:
                 stop = proc.cpu.run(proc.pc)
             finally:
-                proc.flush_shared_mappings()
                 for fn in proc.cleanup:
                     fn()
             if proc.replacement is None or proc.exit_status is not None:
                 break
+            proc.mm.release()
             proc = proc.replacement
         return proc._result(stop, time.perf_counter() - t0)
 
@@ -243,10 +242,6 @@ class LinuxProcess:
         for fd in sorted(self.fds.cloexec):
             self.fds.close(fd)
         return new
-
-    def flush_shared_mappings(self) -> None:
-        from .syscalls.memory import flush_all
-        flush_all(self)
 
     def _classify(self, stop, res: ProcessResult) -> None:
         if stop.kind == "fault":

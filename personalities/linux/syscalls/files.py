@@ -5,6 +5,8 @@ from __future__ import annotations
 import fcntl as hostfcntl
 import os
 
+from hw import memory as hostmem
+from hw.cpu import PROT_READ, PROT_WRITE
 from ..abi import s32
 from .. import procfs
 from .decl import syscall
@@ -63,7 +65,11 @@ def sys_close_range(p, first, last, flags):
 @syscall("read", "fd", "obuf", "size")
 def sys_read(p, fd, buf, count):
     h = p.fds.get(s32(fd))
-    data = os.read(h, min(count, MAX_IO))
+    count = min(count, MAX_IO)
+    host = p.mm.host_range(buf, count, PROT_WRITE)
+    if host is not None:                      # straight into guest RAM
+        return os.readv(h, [hostmem.view(host, count)])
+    data = os.read(h, count)
     p.mem.write(buf, data)
     return len(data)
 
@@ -71,7 +77,11 @@ def sys_read(p, fd, buf, count):
 @syscall("write", "fd", "ibuf", "size")
 def sys_write(p, fd, buf, count):
     h = p.fds.get(s32(fd))
-    return os.write(h, p.mem.read(buf, min(count, MAX_IO)))
+    count = min(count, MAX_IO)
+    host = p.mm.host_range(buf, count, PROT_READ)
+    if host is not None:                      # straight from guest RAM
+        return os.writev(h, [hostmem.view(host, count)])
+    return os.write(h, p.mem.read(buf, count))
 
 
 def _iovecs(p, iov, cnt):

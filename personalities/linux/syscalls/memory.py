@@ -1,13 +1,15 @@
 """Memory: brk, mmap/mmap2, munmap, mprotect, mremap, madvise, msync.
 
-File mappings are copies of the file's bytes (unicorn owns guest RAM).  For a
-writable MAP_SHARED file mapping the bytes are written back to the file on
-msync, munmap and exit, which is what a single process can observe.
+Guest RAM is host memory (hw.memory): anonymous mappings are host anonymous
+mappings (MAP_SHARED ones stay shared across fork), and file mappings are the
+host kernel's mappings of the same file, so MAP_SHARED writes reach the file.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 
+from hw import memory as hostmem
 from hw.cpu import PAGE_SIZE, PROT_READ, PROT_WRITE, PROT_EXEC, page_up
 from ..abi import s32
 from .decl import syscall
@@ -38,11 +40,10 @@ def do_mmap(p, addr, length, prot, flags, fd, offset):
     prot &= PROT_READ | PROT_WRITE | PROT_EXEC
     anonymous = bool(flags & MAP_ANONYMOUS)
     host = None
-    st = None
     if not anonymous:
         host = p.fds.get(s32(fd))
         st = os.fstat(host)
-        mode = __import__("fcntl").fcntl(host, 3)   # F_GETFL
+        mode = fcntl.fcntl(host, fcntl.F_GETFL)
         if mode & 3 == os.O_WRONLY:
             raise OSError(13, "Permission denied")
         if maptype != MAP_PRIVATE and prot & PROT_WRITE and mode & 3 != os.O_RDWR:
@@ -60,20 +61,13 @@ def do_mmap(p, addr, length, prot, flags, fd, offset):
         if not (start and mm.is_free(start, start + size)):
             top = 0x80000000 if flags & MAP_32BIT and p.abi.bits == 64 else None
             start = mm.find_free(size, top)
-    name = ""
-    if st is not None:
-        name = os.fsdecode(p.fs_path_of_fd(host))
-    mm.map(start, size, prot | PROT_WRITE if host is not None else prot, name=name,
-           offset=offset, shared=(maptype != MAP_PRIVATE),
-           dev=st.st_dev if st else 0, inode=st.st_ino if st else 0)
-    if host is not None:
-        data = os.pread(host, length, offset)
-        if data:
-            p.cpu.mem_write(start, data)
-        if not prot & PROT_WRITE:
-            mm.protect(start, size, prot)
-        if maptype != MAP_PRIVATE and prot & PROT_WRITE:
-            p.shared_files[start] = (os.dup(host), offset, size)
+    shared = maptype != MAP_PRIVATE
+    if host is None:
+        mm.map(start, size, prot, shared=shared)
+    else:
+        mm.map(start, size, prot, name=os.fsdecode(p.fs_path_of_fd(host)), offset=offset,
+               shared=shared, dev=st.st_dev, inode=st.st_ino, fd=host,
+               writable_file=(mode & 3) == os.O_RDWR)
     return start
 
 
@@ -95,41 +89,11 @@ def sys_old_mmap(p, args):
     return do_mmap(p, addr, length, prot, flags, fd, off)
 
 
-def _flush(p, start: int, end: int) -> None:
-    """Write back the bytes of writable shared file mappings overlapping [start, end)."""
-    for base, (host, off, size) in list(p.shared_files.items()):
-        lo, hi = max(base, start), min(base + size, end)
-        if lo >= hi:
-            continue
-        try:
-            data = p.cpu.mem_read(lo, hi - lo)
-            filesize = os.fstat(host).st_size
-            fileoff = off + (lo - base)
-            if fileoff < filesize:
-                os.pwrite(host, data[:filesize - fileoff], fileoff)
-        except Exception:
-            pass
-
-
-def flush_all(p) -> None:
-    _flush(p, 0, 1 << 64)
-
-
-def _forget_shared(p, start, end):
-    for base, (host, off, size) in list(p.shared_files.items()):
-        if base >= start and base + size <= end:
-            os.close(host)
-            del p.shared_files[base]
-
-
 @syscall("munmap", "ptr", "size")
 def sys_munmap(p, addr, length):
     if addr % PAGE_SIZE or length == 0:
         raise einval()
-    size = page_up(length)
-    _flush(p, addr, addr + size)
-    _forget_shared(p, addr, addr + size)
-    p.mm.unmap(addr, size)
+    p.mm.unmap(addr, page_up(length))
     return 0
 
 
@@ -156,7 +120,7 @@ def sys_mremap(p, old, old_size, new_size, flags, new_addr):
     if old % PAGE_SIZE or flags & ~7 or new_size == 0:
         raise einval()
     old_size, new_size = page_up(old_size), page_up(new_size)
-    vma = mm.find(old)
+    vma = mm.extent(old)
     if vma is None or old + old_size > vma.end:
         raise OSError(14, "Bad address")
     if flags & MREMAP_FIXED:
@@ -175,7 +139,8 @@ def sys_mremap(p, old, old_size, new_size, flags, new_addr):
     else:
         raise _enomem()
     data = p.cpu.mem_read(old, min(old_size, new_size))
-    mm.map(target, new_size, vma.prot | PROT_WRITE, vma.name, vma.offset, vma.shared)
+    mm.map(target, new_size, vma.prot | PROT_WRITE, vma.name, vma.offset, vma.shared,
+           vma.dev, vma.inode)
     p.cpu.mem_write(target, data)
     if not vma.prot & PROT_WRITE:
         mm.protect(target, new_size, vma.prot)
@@ -185,16 +150,17 @@ def sys_mremap(p, old, old_size, new_size, flags, new_addr):
 
 
 @syscall("madvise", "ptr", "size", "int", level="partial",
-         note="MADV_DONTNEED/MADV_FREE zero private anonymous pages; other advice is accepted")
+         note="MADV_DONTNEED/MADV_FREE drop private pages (they read back as zero or as the file); "
+              "other advice is accepted")
 def sys_madvise(p, addr, length, advice):
     if addr % PAGE_SIZE:
         raise einval()
     if advice in (MADV_DONTNEED, MADV_FREE) and length:
         end = addr + page_up(length)
         for v in p.mm.overlaps(addr, end):
-            if v.inode == 0 and not v.shared and v.prot & PROT_WRITE:
+            if not v.shared:
                 lo, hi = max(v.start, addr), min(v.end, end)
-                p.cpu.mem_write(lo, bytes(hi - lo))
+                hostmem.discard(v.host + (lo - v.start), hi - lo)
     return 0
 
 
@@ -202,7 +168,11 @@ def sys_madvise(p, addr, length, advice):
 def sys_msync(p, addr, length, flags):
     if addr % PAGE_SIZE:
         raise einval()
-    _flush(p, addr, addr + page_up(length))
+    end = addr + page_up(length)
+    for v in p.mm.overlaps(addr, end):
+        if v.shared and v.inode:
+            lo, hi = max(v.start, addr), min(v.end, end)
+            hostmem.sync(v.host + (lo - v.start), hi - lo)
     return 0
 
 

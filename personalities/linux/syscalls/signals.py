@@ -67,8 +67,6 @@ def sys_sigaltstack(p, ss, old):
 @syscall(("kill", "tkill"), "int", "sig", level="partial", note="signals to itself end it by default action")
 def sys_kill(p, pid, sig):
     pid, sig = s32(pid), s32(sig)
-    if pid in (p.pid, 0) and sig:
-        p.flush_shared_mappings()
     os.kill(pid, sig)
     return 0
 
