@@ -13,7 +13,7 @@ int main(void) {
     printf("deep %ld\n", deep(20000));
     int n = 1 << 20;
     volatile char vla[n];
-    for (int i = 0; i < n; i += 512) vla[i] = (char)i;
+    for (int i = 0; i < n; i += 512) vla[i] = (char)(i >> 9);
     long s = 0;
     for (int i = 0; i < n; i += 512) s += vla[i];
     printf("vla %ld\n", s);

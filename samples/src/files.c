@@ -18,7 +18,8 @@ int main(void) {
     if (!mkdtemp(tmpl)) { perror("mkdtemp"); return 1; }
     if (chdir(tmpl)) { perror("chdir"); return 1; }
     char cwd[4096];
-    printf("getcwd %s\n", getcwd(cwd, sizeof cwd) && strstr(cwd, tmpl) ? "ok" : "bad");
+    size_t cl = getcwd(cwd, sizeof cwd) ? strlen(cwd) : 0, tl = strlen(tmpl);
+    printf("getcwd %s\n", cl > tl && cwd[0] == '/' && cwd[cl - tl - 1] == '/' && strcmp(cwd + cl - tl, tmpl) == 0 ? "ok" : "bad");
 
     int fd = open("a.txt", O_CREAT | O_RDWR | O_TRUNC, 0640);
     CHECK(fd >= 0);
@@ -38,7 +39,13 @@ int main(void) {
     char v1[6] = {0}, v2[6] = {0};
     struct iovec riov[2] = {{v1, 5}, {v2, 5}};
     CHECK(preadv(fd, riov, 2, 11));
-    printf("readv: [%s][%s]\n", v1, v2);
+    printf("preadv: [%s][%s]\n", v1, v2);
+    char w1[5] = {0}, w2[8] = {0};
+    struct iovec riov2[2] = {{w1, 4}, {w2, 7}};
+    CHECK(lseek(fd, 5, SEEK_SET));
+    CHECK(readv(fd, riov2, 2));
+    printf("readv: [%s][%s]\n", w1, w2);
+    CHECK(lseek(fd, 0, SEEK_CUR));
 
     struct stat st;
     CHECK(fstat(fd, &st));
@@ -53,7 +60,15 @@ int main(void) {
     printf("append now %d\n", !!(fcntl(fd, F_GETFL) & O_APPEND));
     int d = fcntl(fd, F_DUPFD_CLOEXEC, 10);
     printf("dupfd >= 10: %d cloexec %d\n", d >= 10, fcntl(d, F_GETFD) & FD_CLOEXEC);
+    int d2 = dup(fd);
+    CHECK(d2 > fd);
+    CHECK(lseek(fd, 3, SEEK_SET));
+    CHECK(lseek(d2, 0, SEEK_CUR));
+    printf("dup cloexec %d\n", fcntl(d2, F_GETFD) & FD_CLOEXEC);
+    CHECK(close(d2));
     CHECK(dup2(fd, 20));
+    CHECK(lseek(20, 1, SEEK_SET));
+    CHECK(lseek(fd, 0, SEEK_CUR));
     CHECK(close(20));
     CHECK(close(d));
     CHECK(close(fd));

@@ -12,6 +12,8 @@ int main(void) {
     printf("conv %ld %d %lld\n", (long)big, (int)neg, (long long)(big * 1000));
     long double ld = 1.0L / 3.0L;
     printf("long double %.18Lf\n", ld * 3.0L - 1.0L + ld);
+    volatile long double l2 = 2.0L;
+    printf("long double 2/3*1e6 %.10Lf sqrtl(2)*1e6 %.10Lf\n", l2 / 3.0L * 1000000.0L, sqrtl(l2) * 1000000.0L);
     __m128d a = _mm_set_pd(1.5, 2.25), b = _mm_set_pd(4.0, -8.0);
     double out[2];
     _mm_storeu_pd(out, _mm_add_pd(_mm_mul_pd(a, b), a));
@@ -23,6 +25,10 @@ int main(void) {
     __m128i s1 = _mm_set1_epi8(3), s2 = _mm_set1_epi8(10);
     __m128i sad = _mm_sad_epu8(s1, s2);
     printf("sad %d\n", _mm_cvtsi128_si32(sad));
+    __m128i u1 = _mm_set_epi32(0, -1, 0, 123456789), u2 = _mm_set_epi32(0, -2, 0, 987654321);
+    unsigned long long uo[2];
+    _mm_storeu_si128((__m128i *)uo, _mm_mul_epu32(u1, u2));
+    printf("mul_epu32 %llu %llu\n", uo[0], uo[1]);
     const char *vals[] = {"0.1", "1e308", "5e-324", "-0.0", "123456789.123456789", "1e-10"};
     for (int i = 0; i < 6; i++) {
         double d = strtod(vals[i], NULL);
@@ -30,6 +36,10 @@ int main(void) {
     }
     volatile double z = 0.0;
     printf("inf %f nan-sign %d\n", 1.0 / z, signbit(-NAN) != 0);
+    volatile double qn = NAN, nqn = -NAN;
+    double dflt = z / z; /* the CPU's default NaN: sign bit set on x86 */
+    printf("nan %f %f default-nan sign %d\n", qn, nqn, signbit(dflt) != 0);
+    printf("nan round trip %f %f\n", strtod("nan", NULL), strtod("-nan", NULL));
     float f = 16777217.0f;
     printf("float %.1f\n", (double)f);
     return 0;

@@ -23,6 +23,16 @@ int main(void) {
         for (int i = 1; i < 200; i += 2) blocks[i] = realloc(blocks[i], 10000), free(blocks[i]);
     }
     printf("malloc checksum %u\n", total);
+    unsigned char *g = malloc(100);
+    for (int i = 0; i < 100; i++) g[i] = (unsigned char)(i * 7 + 1);
+    uint32_t want = sum(g, 100);
+    size_t sizes[] = {1000, 100000, 4u << 20, 200, 16u << 20};
+    for (int i = 0; i < 5; i++) {
+        g = realloc(g, sizes[i]);
+        printf("realloc to %zu kept %s\n", sizes[i], g && sum(g, 100) == want ? "yes" : "no");
+        memset(g + 100, 0x5a, sizes[i] - 100);
+    }
+    free(g);
     int *z = calloc(100000, sizeof *z);
     long nz = 0;
     for (int i = 0; i < 100000; i++) nz += z[i] != 0;
@@ -54,6 +64,14 @@ int main(void) {
     if (cur != (void *)-1 && brk((char *)cur + 100000) == 0) {
         memset(cur, 3, 100000);
         printf("brk grew, last byte %d\n", ((unsigned char *)cur)[99999]);
+        unsigned char *old = sbrk(8192);
+        if (old != (void *)-1) {
+            memset(old, 4, 8192);
+            printf("sbrk grew at old end %s, kept %d %d\n", old == (unsigned char *)cur + 100000 ? "yes" : "no",
+                   ((unsigned char *)cur)[0], old[8191]);
+        } else {
+            printf("sbrk not available\n");
+        }
     } else {
         printf("brk not available\n");
     }
