@@ -77,6 +77,13 @@ class Cpu(abc.ABC):
     @abc.abstractmethod
     def load_segment(self, name: str, selector: int) -> None: ...
 
+    @abc.abstractmethod
+    def save_context(self):
+        """All registers (general, segment bases, x87/SSE) as an opaque object."""
+    @abc.abstractmethod
+    def restore_context(self, ctx) -> None:
+        """Load registers saved by ``save_context`` of a CPU of the same architecture."""
+
     # traps -----------------------------------------------------------------
     @abc.abstractmethod
     def add_trap(self, kind: str, arg_regs: Sequence[str], result_reg: str,
@@ -90,8 +97,13 @@ class Cpu(abc.ABC):
         """
 
     @abc.abstractmethod
-    def run(self, pc: int) -> Optional[StopReason]:
-        """Run from ``pc`` until ``stop()``; returns None then, or why the CPU stopped."""
+    def resume_pc(self) -> int:
+        """Inside a trap handler: the address the guest continues at afterwards."""
+
+    @abc.abstractmethod
+    def run(self, pc: int, count: int = 0) -> Optional[StopReason]:
+        """Run from ``pc`` until ``stop()`` or, if ``count``, that many instructions;
+        returns None then, or why the CPU stopped."""
 
     @abc.abstractmethod
     def stop(self) -> None: ...

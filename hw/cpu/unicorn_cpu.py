@@ -138,6 +138,9 @@ class UnicornCpu(Cpu):
                 result.value = r & mask
                 reg_write(uch, result_id, result_addr)
 
+        # unicorn shows the SYSCALL instruction's own address inside its hook,
+        # but the address after INT 0x80 inside the interrupt hook
+        self._resume_adjust = 2 if kind == "syscall" else 0
         if kind == "syscall":
             self._add_hook(unicorn.UC_HOOK_INSN, _HOOK_SYSCALL(trap),
                            ctypes.c_int(X.UC_X86_INS_SYSCALL))
@@ -145,6 +148,10 @@ class UnicornCpu(Cpu):
             self._int80 = trap
         else:
             raise CpuError(f"unknown trap kind {kind!r}")
+
+    def resume_pc(self) -> int:
+        """Inside a trap handler: where the guest continues when the handler returns."""
+        return self.reg(self.pc_reg) + self._resume_adjust
 
     def count_instructions(self) -> None:
         """Opt-in: count every executed instruction (slow: a hook per instruction)."""
@@ -216,6 +223,12 @@ class UnicornCpu(Cpu):
         except unicorn.UcError as e:
             raise CpuError(f"cannot load {name}={selector:#x}: {e}") from None
 
+    def save_context(self):
+        return self.uc.context_save()
+
+    def restore_context(self, ctx) -> None:
+        self.uc.context_restore(ctx)
+
     def _setup_flat_gdt(self) -> None:
         """Ring-3 flat code/data segments at Linux's compat selectors (0x23/0x2b)."""
         self.uc.mem_map(self.GDT_ADDR, 0x1000, unicorn.UC_PROT_READ | unicorn.UC_PROT_WRITE)
@@ -230,11 +243,11 @@ class UnicornCpu(Cpu):
         self.load_segment("ss", 0x30)
 
     # -- running -----------------------------------------------------------
-    def run(self, pc: int) -> Optional[StopReason]:
+    def run(self, pc: int, count: int = 0) -> Optional[StopReason]:
         self._stop = None
         self._pending = None
         self._fault_info = None
-        err = _lib.uc_emu_start(self._uch, pc, 0, 0, 0)
+        err = _lib.uc_emu_start(self._uch, pc, 0, 0, count)
         if self._pending is not None:
             exc, self._pending = self._pending, None
             raise exc

@@ -46,7 +46,8 @@ def _piece(v: Vma, lo: int, hi: int, **changes) -> Vma:
 
 class AddressSpace:
     def __init__(self, cpu, bits: int):
-        self.cpu = cpu
+        self.cpu = cpu                  # the first thread's CPU (it also reads/writes for us)
+        self.cpus = [cpu]               # every thread's CPU maps the same host memory
         self.bits = bits
         self.vmas: list[Vma] = []
         if bits == 64:
@@ -112,8 +113,14 @@ class AddressSpace:
         else:
             host = hostmem.map_file(fd, offset, size, shared, writable_file)
         try:
-            self.cpu.mem_map_ptr(start, size, prot, host)
+            for cpu in self.cpus:
+                cpu.mem_map_ptr(start, size, prot, host)
         except CpuError:
+            for cpu in self.cpus:
+                try:
+                    cpu.mem_unmap(start, size)
+                except CpuError:
+                    pass
             hostmem.free(host, size)
             raise OSError(12, "Cannot allocate memory") from None
         vma = Vma(start, end, prot, name, offset, shared, dev, inode, host)
@@ -125,7 +132,8 @@ class AddressSpace:
         end = start + size
         for v in self.overlaps(start, end):
             lo, hi = max(v.start, start), min(v.end, end)
-            self.cpu.mem_unmap(lo, hi - lo)
+            for cpu in self.cpus:
+                cpu.mem_unmap(lo, hi - lo)
             hostmem.free(v.host + (lo - v.start), hi - lo)
             self.mapped_bytes -= hi - lo
             self.vmas.remove(v)
@@ -133,6 +141,18 @@ class AddressSpace:
                 bisect.insort(self.vmas, _piece(v, v.start, lo), key=_start)
             if hi < v.end:
                 bisect.insort(self.vmas, _piece(v, hi, v.end), key=_start)
+
+    def add_cpu(self, cpu) -> None:
+        """A new thread's CPU: map every existing page into it."""
+        for v in self.vmas:
+            cpu.mem_map_ptr(v.start, v.end - v.start, v.prot, v.host)
+        self.cpus.append(cpu)
+
+    def remove_cpu(self, cpu) -> None:
+        if cpu in self.cpus and len(self.cpus) > 1:
+            self.cpus.remove(cpu)
+            if self.cpu is cpu:
+                self.cpu = self.cpus[0]
 
     def release(self) -> None:
         """Give all host memory back (after execve replaced this address space)."""
@@ -165,7 +185,8 @@ class AddressSpace:
             raise OSError(12, "Cannot allocate memory")
         for v in covered:
             lo, hi = max(v.start, start), min(v.end, end)
-            self.cpu.mem_protect(lo, hi - lo, prot)
+            for cpu in self.cpus:
+                cpu.mem_protect(lo, hi - lo, prot)
             self.vmas.remove(v)
             pieces = []
             if v.start < lo:

@@ -5,9 +5,11 @@ One guest process is one host (emulator) process; see ARCHITECTURE.md.
 from __future__ import annotations
 
 import collections
+import copy
 import dataclasses
 import os
 import signal as hostsig
+import threading
 import time
 
 from hw.cpu import make_cpu, PROT_READ, PROT_WRITE, PROT_EXEC, page_down, page_up
@@ -19,6 +21,7 @@ from .abi import ABIS
 from .dispatch import build_table, make_dispatch, make_traced_dispatch
 from .fdtable import FdTable
 from .mm import AddressSpace
+from .threads import INSN_SLICE, ThreadGroup
 from . import stack as stk
 
 STACK_SIZE = 8 << 20
@@ -75,17 +78,25 @@ class LinuxProcess:
         self.entries, self.decls = build_table(self.abi)
         self.counts = [0] * len(self.entries)
         self.tracer = tracer
-        if tracer is None:
-            dispatch = make_dispatch(self, self.entries, self.counts)
-        else:
-            dispatch = make_traced_dispatch(self, self.entries, self.decls, self.counts, tracer)
-        self.cpu.add_trap(self.abi.trap, self.abi.arg_regs, self.abi.result_reg, dispatch)
         self.count_instructions = count_instructions
-        if count_instructions:
-            self.cpu.count_instructions()
+        self._install_trap()
         self.pc = 0
+        self.tid = self.pid
+        self.thread_done = False
+        self.group = ThreadGroup(self)
+        self.forked_in_thread = False    # set in a child forked by a non-main host thread
         self.replacement: "LinuxProcess | None" = None   # set by execve, run next
         self.history: list[tuple] = []                   # (abi, counts, unimpl) of earlier images
+
+    def _install_trap(self) -> None:
+        """Route this thread's CPU traps to the handlers, with this object as ``p``."""
+        if self.tracer is None:
+            dispatch = make_dispatch(self, self.entries, self.counts)
+        else:
+            dispatch = make_traced_dispatch(self, self.entries, self.decls, self.counts, self.tracer)
+        self.cpu.add_trap(self.abi.trap, self.abi.arg_regs, self.abi.result_reg, dispatch)
+        if self.count_instructions:
+            self.cpu.count_instructions()
 
     # -- syscall plumbing ------------------------------------------------------
     def unimplemented(self, nr: int) -> int:
@@ -99,8 +110,112 @@ class LinuxProcess:
         return self.fds.names.get(host) or self.fs.fd_path(host)
 
     def exit(self, status: int) -> None:
+        """exit_group: the whole process ends with ``status``."""
         self.exit_status = status & 0xFF
+        self.group.exit_status = self.exit_status
+        self.thread_done = True
         self.cpu.stop()
+        if threading.current_thread() is not threading.main_thread():
+            self._end_from_thread(ProcessResult(exit_status=self.exit_status))
+
+    def thread_exit(self, status: int) -> None:
+        """exit(2): this thread ends; the process ends with its last thread."""
+        if not self.group.multi:
+            self.exit(status)
+            return
+        self.thread_done = True
+        self.thread_status = status & 0xFF
+        if self.clear_child_tid:
+            try:
+                self.mem.put_u32(self.clear_child_tid, 0)
+                self.group.futex_wake(self.clear_child_tid, 1)
+            except Exception:
+                pass
+        self.cpu.stop()
+
+    def _end_from_thread(self, result: "ProcessResult") -> None:
+        """A thread other than the emulator's main thread ended the process."""
+        group = self.group
+        group.result = result
+        if group.finisher is not None:
+            group.finisher(result)
+        group.done.set()
+
+    # -- threads -----------------------------------------------------------------
+    def spawn_thread(self, stack: int, tls: int | None, ptid: int, ctid: int, set_ctid: bool,
+                     clear_ctid: bool) -> int:
+        """clone(CLONE_VM|CLONE_THREAD): a new engine over the same memory, a new host thread."""
+        child = copy.copy(self)
+        child.cpu = make_cpu(self.abi.arch)
+        child.mem = GuestMemory(child.cpu, self.abi.bits)
+        child.cpu.restore_context(self.cpu.save_context())
+        child.tls_slots = dict(self.tls_slots)
+        for entry, (base, limit, flags) in child.tls_slots.items():
+            from .syscalls.process import write_tls_descriptor
+            write_tls_descriptor(child, entry, base, limit, flags)
+        self.mm.add_cpu(child.cpu)
+        child._install_trap()
+        child.cpu.set_reg(self.abi.result_reg, 0)
+        if stack:
+            child.cpu.set_reg("rsp" if self.abi.bits == 64 else "esp", stack)
+        if tls is not None:
+            from .syscalls.lifecycle import set_tls
+            set_tls(child, tls)
+        child.pc = self.cpu.resume_pc()
+        child.thread_done = False
+        child.clear_child_tid = ctid if clear_ctid else 0
+        child.replacement = None
+        child.forked_in_thread = False
+        started = threading.Event()
+
+        def host_thread():
+            child.tid = threading.get_native_id()
+            started.set()
+            self.group.bel.acquire(child)
+            try:
+                stop = child._thread_loop()
+                if child.forked_in_thread:
+                    # this thread forked: in the child it is the whole process
+                    res = child._finish_run(stop, time.perf_counter())
+                    child._end_from_thread(res)
+                    os._exit(res.exit_status if res.exit_status is not None else 128 + (res.signal or 0))
+            finally:
+                self.group.threads.pop(child.tid, None)
+                self.mm.remove_cpu(child.cpu)
+                if not self.group.threads and self.group.exit_status is None:
+                    self.group.exit_status = getattr(child, "thread_status", 0)
+                    self.group.done.set()
+                self.group.bel.release()
+
+        t = threading.Thread(target=host_thread, name="guise-guest-thread", daemon=True)
+        t.start()
+        started.wait()
+        self.group.threads[child.tid] = child
+        if ptid:
+            self.mem.put_u32(ptid, child.tid)
+        if set_ctid and ctid:
+            self.mem.put_u32(ctid, child.tid)
+        self.cpu.stop()      # come back to the run loop, which now runs in slices
+        return child.tid
+
+    def _thread_loop(self):
+        """Run this thread's engine until it exits, yielding the CPU when preempted."""
+        pc = self.pc
+        while True:
+            stop = self.cpu.run(pc, INSN_SLICE if self.group.multi else 0)
+            if self.group.exit_status is not None and self.group.result is not None:
+                return None
+            if self.thread_done or self.replacement is not None:
+                return stop
+            if stop is not None:          # a fault kills the whole process
+                if threading.current_thread() is not threading.main_thread():
+                    res = ProcessResult()
+                    self._classify(stop, res)
+                    self._end_from_thread(res)
+                return stop
+            self.group.yield_cpu(self)    # end of a time slice, or asked to stop
+            pc = self.cpu.reg(self.cpu.pc_reg)
+
 
     # -- exec --------------------------------------------------------------------
     def _open_image(self, path: bytes):
@@ -178,17 +293,40 @@ class LinuxProcess:
     def run(self) -> ProcessResult:
         """Run until the guest exits or dies, following execve into new images."""
         t0 = time.perf_counter()
+        return self._finish_run(self._thread_loop(), t0)
+
+    def _finish_run(self, stop, t0: float) -> ProcessResult:
         proc = self
         while True:
             try:
-                stop = proc.cpu.run(proc.pc)
+                if proc.group.result is not None:        # another thread ended the process
+                    result = proc.group.result
+                    result.wall = time.perf_counter() - t0
+                    return result
+                if proc.thread_done and proc.exit_status is None:
+                    # this thread left with exit(2): the process lives on in its other threads
+                    proc.group.threads.pop(proc.tid, None)
+                    proc.group.bel.release()
+                    proc.group.done.wait()
+                    if proc.group.result is not None:
+                        continue
+                    proc.exit_status = proc.group.exit_status
             finally:
                 for fn in proc.cleanup:
                     fn()
             if proc.replacement is None or proc.exit_status is not None:
                 break
-            proc.mm.release()
-            proc = proc.replacement
+            old, proc = proc, proc.replacement
+            if old.group.multi:
+                # execve ends the other threads (Linux kills them); their engines may
+                # still be inside a blocking call, so their memory is left alone
+                for t in list(old.group.threads.values()):
+                    if t is not old:
+                        t.thread_done = True
+                        t.cpu.stop()
+            else:
+                old.mm.release()
+            stop = proc._thread_loop()
         return proc._result(stop, time.perf_counter() - t0)
 
     def _result(self, stop, wall: float) -> ProcessResult:

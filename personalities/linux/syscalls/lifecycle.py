@@ -5,14 +5,15 @@ whose copy-on-write memory already holds the guest's, and the child simply
 continues inside the same trap.  vfork and clone(CLONE_VM|CLONE_VFORK) — the
 way posix_spawn and Python's subprocess start children — are done the same
 way: the child gets a copy instead of shared memory, which a child that only
-calls execve or _exit cannot tell apart.  Threads (CLONE_VM without
-CLONE_VFORK) belong to the threads issue and answer ENOSYS for now.
+calls execve or _exit cannot tell apart.  clone(CLONE_VM|CLONE_THREAD) makes
+a guest thread (see personalities/linux/threads.py).
 """
 from __future__ import annotations
 
 import os
 import struct
 import sys
+import threading
 
 from ..abi import s32
 from .decl import syscall
@@ -24,24 +25,36 @@ CLONE_THREAD, CLONE_SETTLS, CLONE_PARENT_SETTID = 0x10000, 0x80000, 0x100000
 CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID = 0x200000, 0x1000000
 
 
+THREAD_FLAGS = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD
+
+
 def _fork(p, flags=0, stack=0, ptid=0, ctid=0, tls=0):
+    if flags & CLONE_THREAD:
+        if flags & THREAD_FLAGS != THREAD_FLAGS:
+            raise einval()           # Linux requires VM|SIGHAND with THREAD; FS|FILES we always share
+        return p.spawn_thread(stack, tls if flags & CLONE_SETTLS else None, ptid if flags & CLONE_PARENT_SETTID else 0,
+                              ctid, bool(flags & CLONE_CHILD_SETTID), bool(flags & CLONE_CHILD_CLEARTID))
     if flags & CLONE_VM and not flags & CLONE_VFORK:
-        p.unimpl["clone(CLONE_VM) threads"] += 1
+        p.unimpl[f"clone:{flags:#x} (shared memory without a thread)"] += 1
         raise OSError(38, "Function not implemented")
-    if flags & (CLONE_THREAD | CLONE_SIGHAND | CLONE_PIDFD):
+    if flags & (CLONE_SIGHAND | CLONE_PIDFD):
         p.unimpl[f"clone:{flags:#x}"] += 1
         raise einval()
     if p.tracer is not None and p.tracer.stream is not None:
         p.tracer.stream.flush()
     sys.stdout.flush()
     sys.stderr.flush()
+    in_thread = threading.current_thread() is not threading.main_thread()
     pid = os.fork()
     if pid == 0:
-        p.pid = os.getpid()
+        p.pid = p.tid = os.getpid()
+        p.group.after_fork(p)
+        p.mm.cpu, p.mm.cpus = p.cpu, [p.cpu]
+        p.forked_in_thread = in_thread
         if stack:
             p.cpu.set_reg("rsp" if p.abi.bits == 64 else "esp", stack)
         if flags & CLONE_SETTLS:
-            _set_tls(p, tls)
+            set_tls(p, tls)
         if flags & CLONE_CHILD_SETTID and ctid:
             p.mem.put_u32(ctid, p.pid)
         if flags & CLONE_CHILD_CLEARTID:
@@ -57,12 +70,14 @@ def _fork(p, flags=0, stack=0, ptid=0, ctid=0, tls=0):
     return pid
 
 
-def _set_tls(p, tls):
+def set_tls(p, tls):
     if p.abi.bits == 64:
         p.cpu.set_fs_base(tls)
     else:
         from .process import sys_set_thread_area
         sys_set_thread_area(p, tls)
+        # the CPU caches the old descriptor behind %gs: reload it, as a context switch would
+        p.cpu.load_segment("gs", p.cpu.reg("gs"))
 
 
 @syscall("fork")

@@ -17,7 +17,7 @@ GDT_TLS_COUNT = 3
 
 @syscall("exit", "int")
 def sys_exit(p, status):
-    p.exit(status)
+    p.thread_exit(status)
     return None
 
 
@@ -34,7 +34,7 @@ def sys_getpid(p):
 
 @syscall("gettid")
 def sys_gettid(p):
-    return p.pid
+    return p.tid
 
 
 @syscall("getppid")
@@ -60,7 +60,7 @@ def sys_getsid(p, pid):
 @syscall("set_tid_address", "ptr")
 def sys_set_tid_address(p, addr):
     p.clear_child_tid = addr
-    return p.pid
+    return p.tid
 
 
 @syscall("set_robust_list", "ptr", "size", level="partial", note="recorded; used by threads (issue 4)")
@@ -104,6 +104,11 @@ def sys_set_thread_area(p, uinfo):
         p.mem.write(uinfo, entry.to_bytes(4, "little", signed=True))
     if not GDT_TLS_FIRST <= entry < GDT_TLS_FIRST + GDT_TLS_COUNT:
         raise einval()
+    return write_tls_descriptor(p, entry, base, limit, flags)
+
+
+def write_tls_descriptor(p, entry: int, base: int, limit: int, flags: int) -> int:
+    """Turn a Linux user_desc into a GDT descriptor in this thread's CPU."""
     seg_32bit = flags & 1
     contents = (flags >> 1) & 3
     read_exec_only = (flags >> 3) & 1
@@ -250,7 +255,10 @@ def sys_sched_setaffinity(p, pid, size, mask):
 
 @syscall("sched_yield")
 def sys_sched_yield(p):
-    os.sched_yield()
+    if p.group.multi:
+        p.group.yield_cpu(p)
+    else:
+        os.sched_yield()
     return 0
 
 

@@ -1,0 +1,147 @@
+"""Guest threads: one host thread and one CPU engine per guest thread, one lock.
+
+Why this model: every guest thread gets its own unicorn engine, all mapping
+the same host memory (hw.memory), so a thread that blocks in a system call
+(a read on a pipe, futex wait, accept, sleep) simply blocks its own host
+thread while the others go on.  Guest code itself runs under one fair lock,
+the big emulator lock (BEL): unicorn emulates lock-prefixed instructions
+without host atomics, so two engines running at once could break the
+guest's mutexes; with the BEL they stay atomic.  The BEL is released around
+blocking host calls and handed over in FIFO order.  So that a spinning
+thread cannot starve the rest, a multi-threaded process runs guest code in
+slices of INSN_SLICE instructions and offers the BEL to waiting threads
+between slices.  (Stopping an engine from another host thread with
+uc_emu_stop would be cheaper, but unicorn does not stop it on an instruction
+boundary: the interrupted instruction's memory effects can be replayed on
+restart, which breaks the guest's locks; the instruction count is exact.)
+A single-threaded process never touches any of this: it runs without a
+slice limit, and its BEL is taken once and never released.
+"""
+from __future__ import annotations
+
+import collections
+import contextlib
+import threading
+
+INSN_SLICE = 200_000
+
+
+class Bel:
+    """A fair (FIFO) lock: release hands the lock to the longest waiter."""
+
+    def __init__(self):
+        self._cv = threading.Condition(threading.Lock())
+        self._queue: collections.deque = collections.deque()
+        self.owner = None
+
+    def acquire(self, who) -> None:
+        with self._cv:
+            if self.owner is None and not self._queue:
+                self.owner = who
+                return
+            self._queue.append(who)
+            while self.owner is not None or self._queue[0] is not who:
+                self._cv.wait()
+            self._queue.popleft()
+            self.owner = who
+
+    def release(self) -> None:
+        with self._cv:
+            self.owner = None
+            self._cv.notify_all()
+
+    def contended(self) -> bool:
+        return bool(self._queue)
+
+
+class Waiter:
+    __slots__ = ("bitset", "event")
+
+    def __init__(self, bitset: int):
+        self.bitset = bitset
+        self.event = threading.Event()
+
+
+class ThreadGroup:
+    """What the threads of one guest process share beyond memory and descriptors."""
+
+    def __init__(self, leader):
+        self.bel = Bel()
+        self.bel.owner = leader
+        self.threads = {leader.tid: leader}
+        self.leader = leader
+        self.exit_status: int | None = None
+        self.result = None                       # set when a non-leader thread ends the process
+        self.done = threading.Event()            # all threads gone, or the group exited
+        self.futexes: dict[int, list[Waiter]] = {}
+        self.finisher = None                     # called to end the process from another thread
+
+    @property
+    def multi(self) -> bool:
+        return len(self.threads) > 1
+
+    @contextlib.contextmanager
+    def unlocked(self, who):
+        """Around a blocking host call: let other guest threads run meanwhile."""
+        if len(self.threads) == 1:
+            yield
+            return
+        self.bel.release()
+        try:
+            yield
+        finally:
+            self.bel.acquire(who)
+
+    def yield_cpu(self, who) -> None:
+        if self.bel.contended():
+            self.bel.release()
+            self.bel.acquire(who)
+
+    def after_fork(self, survivor) -> None:
+        """In a forked child only the forking thread exists."""
+        self.bel = Bel()
+        self.bel.owner = survivor
+        self.threads = {survivor.tid: survivor}
+        self.leader = survivor
+        self.futexes = {}
+        self.done = threading.Event()
+
+    # -- futex wait queues (always used with the BEL held) -------------------------
+    def futex_wait(self, who, addr: int, bitset: int, timeout: float | None) -> bool:
+        w = Waiter(bitset)
+        self.futexes.setdefault(addr, []).append(w)
+        with self.unlocked(who):
+            woken = w.event.wait(timeout)
+        if not woken:
+            queue = self.futexes.get(addr, [])
+            if w in queue:
+                queue.remove(w)
+            woken = w.event.is_set()
+        return woken
+
+    def futex_wake(self, addr: int, count: int, bitset: int = 0xFFFFFFFF) -> int:
+        queue = self.futexes.get(addr)
+        woken = 0
+        if not queue:
+            return 0
+        for w in list(queue):
+            if woken >= count:
+                break
+            if w.bitset & bitset:
+                queue.remove(w)
+                w.event.set()
+                woken += 1
+        if not queue:
+            self.futexes.pop(addr, None)
+        return woken
+
+    def futex_requeue(self, addr: int, wake: int, addr2: int, requeue: int) -> int:
+        woken = self.futex_wake(addr, wake)
+        queue = self.futexes.get(addr, [])
+        moved = queue[:requeue]
+        del queue[:requeue]
+        if moved:
+            self.futexes.setdefault(addr2, []).extend(moved)
+        if not queue:
+            self.futexes.pop(addr, None)
+        return woken + len(moved)
