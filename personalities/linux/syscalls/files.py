@@ -66,6 +66,12 @@ def sys_close_range(p, first, last, flags):
 def sys_read(p, fd, buf, count):
     h = p.fds.get(s32(fd))
     count = min(count, MAX_IO)
+    if p.group.multi:
+        # other threads run meanwhile and may unmap the buffer: read into our own first
+        with p.group.unlocked(p):
+            data = os.read(h, count)
+        p.mem.write(buf, data)
+        return len(data)
     host = p.mm.host_range(buf, count, PROT_WRITE)
     if host is not None:                      # straight into guest RAM
         return os.readv(h, [hostmem.view(host, count)])
@@ -78,6 +84,10 @@ def sys_read(p, fd, buf, count):
 def sys_write(p, fd, buf, count):
     h = p.fds.get(s32(fd))
     count = min(count, MAX_IO)
+    if p.group.multi:
+        data = p.mem.read(buf, count)
+        with p.group.unlocked(p):
+            return os.write(h, data)
     host = p.mm.host_range(buf, count, PROT_READ)
     if host is not None:                      # straight from guest RAM
         return os.writev(h, [hostmem.view(host, count)])
@@ -107,7 +117,8 @@ def _scatter(p, vecs, data: bytes) -> None:
 def sys_readv(p, fd, iov, cnt):
     h = p.fds.get(s32(fd))
     vecs = _iovecs(p, iov, cnt)
-    data = os.read(h, min(sum(ln for _, ln in vecs), MAX_IO))
+    with p.group.unlocked(p):
+        data = os.read(h, min(sum(ln for _, ln in vecs), MAX_IO))
     _scatter(p, vecs, data)
     return len(data)
 
@@ -116,7 +127,10 @@ def sys_readv(p, fd, iov, cnt):
 def sys_writev(p, fd, iov, cnt):
     h = p.fds.get(s32(fd))
     data = b"".join(p.mem.read(base, ln) for base, ln in _iovecs(p, iov, cnt))
-    return os.write(h, data) if data else 0
+    if not data:
+        return 0
+    with p.group.unlocked(p):
+        return os.write(h, data)
 
 
 def _pread(p, fd, buf, count, off):

@@ -163,7 +163,8 @@ def _rusage(p, ru) -> bytes:
 @syscall("wait4", "int", "ptr", "hex", "ptr")
 def sys_wait4(p, pid, status, options, rusage):
     """The host's wait4: guest children are host children, and status words are Linux's own."""
-    got, st, ru = os.wait4(s32(pid), s32(options))
+    with p.group.unlocked(p):
+        got, st, ru = os.wait4(s32(pid), s32(options))
     if got and status:
         p.mem.put_u32(status, st)
     if got and rusage:
@@ -181,7 +182,8 @@ SIGINFO_SIZE = 128
 
 @syscall("waitid", "int", "int", "ptr", "hex", "ptr")
 def sys_waitid(p, idtype, ident, infop, options, rusage):
-    res = os.waitid(s32(idtype), s32(ident), s32(options))
+    with p.group.unlocked(p):
+        res = os.waitid(s32(idtype), s32(ident), s32(options))
     info = bytearray(SIGINFO_SIZE)
     if res is not None:
         # si_signo, si_errno, si_code, then (pid, uid, status) at the union's start

@@ -32,9 +32,10 @@ def _poll(p, fds_addr, nfds, timeout_ms):
         poller.register(h, events | 0x18)   # POLLHUP|POLLERR are always reported
     if any(revents) and timeout_ms != 0:
         timeout_ms = 0
-    ready = poller.poll(None if timeout_ms is not None and timeout_ms < 0 else timeout_ms) if back else []
-    if not back and timeout_ms and timeout_ms > 0 and not any(revents):
-        __import__("time").sleep(timeout_ms / 1000)
+    with p.group.unlocked(p):
+        ready = poller.poll(None if timeout_ms is not None and timeout_ms < 0 else timeout_ms) if back else []
+        if not back and timeout_ms and timeout_ms > 0 and not any(revents):
+            __import__("time").sleep(timeout_ms / 1000)
     for h, ev in ready:
         for i in back.get(h, []):
             revents[i] = ev & (entries[i][1] | 0x38)
@@ -85,7 +86,8 @@ def _select(p, nfds, rd, wr, ex, timeout_ms):
                 lists[k].append(h)
                 to_guest[h] = fd
     tmo = None if timeout_ms < 0 else timeout_ms / 1000
-    r, w, x = hostselect.select(*lists, tmo)
+    with p.group.unlocked(p):
+        r, w, x = hostselect.select(*lists, tmo)
     count = 0
     for addr, ready in zip((rd, wr, ex), (r, w, x)):
         if addr and nbytes:

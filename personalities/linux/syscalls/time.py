@@ -85,7 +85,9 @@ def _sleep(ns: int) -> None:
 
 @syscall("nanosleep", "ptr", "ptr")
 def sys_nanosleep(p, req, rem):
-    _sleep(_read_ts(p, req, p.abi.timespec))
+    ns = _read_ts(p, req, p.abi.timespec)
+    with p.group.unlocked(p):
+        _sleep(ns)
     return 0
 
 
@@ -95,7 +97,8 @@ def _clock_nanosleep(p, clk, flags, req, st):
     if flags & 1:                                   # TIMER_ABSTIME
         ns -= hosttime.clock_gettime_ns(c)
     if ns > 0:
-        _sleep(ns)
+        with p.group.unlocked(p):
+            _sleep(ns)
     return 0
 
 

@@ -1,0 +1,30 @@
+"""Guest threads: pthreads (static and dynamic, both arches) and python threading,
+compared with native runs; repeated to shake out scheduling races."""
+import pytest
+
+from conftest import ROOT, SAMPLES, assert_same
+
+VARIANTS = ["static-glibc-x86_64", "dynamic-glibc-x86_64", "static-musl-x86_64",
+            "static-glibc-i386", "dynamic-glibc-i386", "static-musl-i386"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_pthreads_repeatedly(variant):
+    for _ in range(4):
+        assert_same([SAMPLES / f"threads-{variant}"], timeout=60)
+
+
+def test_python_threads_pipes_queue_subprocess():
+    assert_same(["/usr/bin/python3", ROOT / "tests" / "data" / "pipe_threads.py"], timeout=120)
+
+
+def test_python_thread_pool_and_locks():
+    code = ("import concurrent.futures as cf, threading\n"
+            "lock = threading.Lock(); n = [0]\n"
+            "def work(i):\n"
+            "    for _ in range(200):\n"
+            "        with lock: n[0] += 1\n"
+            "    return i * i\n"
+            "with cf.ThreadPoolExecutor(4) as ex: print(sum(ex.map(work, range(20))))\n"
+            "ev = threading.Event(); threading.Timer(0.05, ev.set).start(); print(ev.wait(5), n[0])\n")
+    assert_same(["/usr/bin/python3", "-c", code], timeout=120)
