@@ -71,6 +71,10 @@ class FileSystemView(abc.ABC):
             raise OSError(13, "Permission denied")
         return os.fdopen(fd, "rb"), self.fd_path(fd) or self.absolute(path)
 
+    def unix_path(self, path: bytes) -> bytes:
+        """The host path for an AF_UNIX socket address the guest named."""
+        return path
+
     def fd_path(self, hostfd: int) -> bytes:
         """The guest path of an open host descriptor (for /proc/self/fd and maps)."""
         try:

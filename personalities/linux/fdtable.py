@@ -24,6 +24,8 @@ class FdTable:
         # host fd -> real directory offsets, for 32-bit guests whose d_off must fit
         # 32 bits (the host kernel hands a 64-bit process 64-bit hash cookies)
         self.dir_cookies: dict[int, list[int]] = {}
+        # host fd -> per-descriptor state of its family (e.g. an epoll set's guest cookies)
+        self.state: dict[int, object] = {}
 
     @classmethod
     def inherited(cls) -> "FdTable":
@@ -98,6 +100,7 @@ class FdTable:
         # exact; the emulator writes its own messages to a saved copy of stderr.
         self.names.pop(h, None)
         self.dir_cookies.pop(h, None)
+        self.state.pop(h, None)
         try:
             os.close(h)
         except OSError:
