@@ -79,6 +79,8 @@ class UnicornCpu(Cpu):
         self._int80 = None
         self._fault_info: Optional[tuple] = None
         self.insn_count = 0
+        self.in_trap = False
+        self._resume_adjust = 0
         self._add_hook(unicorn.UC_HOOK_INTR, _HOOK_INTR(self._on_intr))
         self._add_hook(unicorn.UC_HOOK_MEM_INVALID, _HOOK_MEM_INVALID(self._on_mem_invalid))
         if arch == "i386":
@@ -128,12 +130,15 @@ class UnicornCpu(Cpu):
 
         def trap(*_unused):
             read_batch(uch, ids, ptrs, n)
+            self.in_trap = True
             try:
                 r = handler(*vals)
             except BaseException as exc:       # surfaces from run()
                 self._pending = exc
                 _lib.uc_emu_stop(uch)
                 return
+            finally:
+                self.in_trap = False
             if r is not None:
                 result.value = r & mask
                 reg_write(uch, result_id, result_addr)
@@ -151,7 +156,7 @@ class UnicornCpu(Cpu):
 
     def resume_pc(self) -> int:
         """Inside a trap handler: where the guest continues when the handler returns."""
-        return self.reg(self.pc_reg) + self._resume_adjust
+        return self.reg(self.pc_reg)
 
     def count_instructions(self) -> None:
         """Opt-in: count every executed instruction (slow: a hook per instruction)."""
@@ -200,10 +205,18 @@ class UnicornCpu(Cpu):
         return list(self.uc.mem_regions())
 
     # -- registers ---------------------------------------------------------
+    # Inside a SYSCALL hook unicorn holds RIP at the instruction itself and adds
+    # its length after the hook returns; the program counter is presented here as
+    # the address the guest resumes at, whether or not a trap is in progress.
     def reg(self, name: str) -> int:
-        return self.uc.reg_read(_REGS[name])
+        v = self.uc.reg_read(_REGS[name])
+        if self.in_trap and name == self.pc_reg:
+            v += self._resume_adjust
+        return v
 
     def set_reg(self, name: str, value: int) -> None:
+        if self.in_trap and name == self.pc_reg:
+            value -= self._resume_adjust
         self.uc.reg_write(_REGS[name], value)
 
     def set_fs_base(self, value: int) -> None:
@@ -227,6 +240,7 @@ class UnicornCpu(Cpu):
         return self.uc.context_save()
 
     def restore_context(self, ctx) -> None:
+        """Load ``ctx`` as saved (callers inside a trap then set the pc with ``set_reg``)."""
         self.uc.context_restore(ctx)
 
     def _setup_flat_gdt(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno as E
 
 from personalities.guestmem import GuestFault
+from .signals import GuestInterrupt, deliver_at_trap
 from .syscalls import decl
 from . import syscalls  # noqa: F401  (registers the handlers)
 
@@ -38,12 +39,20 @@ def make_dispatch(proc, entries: list, counts: list):
         except (IndexError, TypeError):
             return unimplemented(nr)
         counts[nr] += 1
+        restart = None
         try:
-            return fn(proc, *args[:n])
+            ret = fn(proc, *args[:n])
         except OSError as exc:
-            return -(exc.errno or E.EIO)
+            ret = -(exc.errno or E.EIO)
+            if exc.errno == E.EINTR:
+                restart = nr
         except GuestFault:
-            return -EFAULT
+            ret = -EFAULT
+        except GuestInterrupt:
+            ret, restart = -E.EINTR, nr
+        if proc.sig_flag and ret is not None:
+            return deliver_at_trap(proc, ret, restart)
+        return ret
     return dispatch
 
 
@@ -61,12 +70,19 @@ def make_traced_dispatch(proc, entries: list, decls: list, counts: list, tracer)
         counts[nr] += 1
         d = decls[nr]
         call = tracer.enter(proc, d, args[:n])
+        restart = None
         try:
             ret = fn(proc, *args[:n])
         except OSError as exc:
             ret = -(exc.errno or E.EIO)
+            if exc.errno == E.EINTR:
+                restart = nr
         except GuestFault:
             ret = -E.EFAULT
+        except GuestInterrupt:
+            ret, restart = -E.EINTR, nr
         tracer.leave(proc, d, call, ret)
+        if proc.sig_flag and ret is not None:
+            return deliver_at_trap(proc, ret, restart)
         return ret
     return dispatch

@@ -22,6 +22,7 @@ from .dispatch import build_table, make_dispatch, make_traced_dispatch
 from .fdtable import FdTable
 from .mm import AddressSpace
 from .threads import INSN_SLICE, ThreadGroup
+from . import signals
 from . import stack as stk
 
 STACK_SIZE = 8 << 20
@@ -85,6 +86,11 @@ class LinuxProcess:
         self.thread_done = False
         self.group = ThreadGroup(self)
         self.forked_in_thread = False    # set in a child forked by a non-main host thread
+        self.pending = 0                 # signals waiting for this thread (bit sig-1)
+        self.sig_flag = False            # something may be deliverable: checked after each syscall
+        self.blocking = False            # inside a blocking host call (a signal interrupts it)
+        self.shadow: dict = {}           # signal frame address -> saved CPU context
+        self.altstack_info = None
         self.replacement: "LinuxProcess | None" = None   # set by execve, run next
         self.history: list[tuple] = []                   # (abi, counts, unimpl) of earlier images
 
@@ -166,6 +172,8 @@ class LinuxProcess:
         child.clear_child_tid = ctid if clear_ctid else 0
         child.replacement = None
         child.forked_in_thread = False
+        child.pending, child.sig_flag, child.blocking = 0, False, False
+        child.shadow, child.altstack_info = {}, None
         started = threading.Event()
 
         def host_thread():
@@ -202,11 +210,14 @@ class LinuxProcess:
         """Run this thread's engine until it exits, yielding the CPU when preempted."""
         pc = self.pc
         while True:
-            stop = self.cpu.run(pc, INSN_SLICE if self.group.multi else 0)
+            stop = self.cpu.run(pc, INSN_SLICE if self.group.multi or self.group.sliced else 0)
             if self.group.exit_status is not None and self.group.result is not None:
                 return None
             if self.thread_done or self.replacement is not None:
                 return stop
+            if stop is not None and self._fault_to_handler(stop):
+                pc = self.cpu.reg(self.cpu.pc_reg)
+                continue
             if stop is not None:          # a fault kills the whole process
                 if threading.current_thread() is not threading.main_thread():
                     res = ProcessResult()
@@ -214,6 +225,8 @@ class LinuxProcess:
                     self._end_from_thread(res)
                 return stop
             self.group.yield_cpu(self)    # end of a time slice, or asked to stop
+            if self.sig_flag:
+                signals.deliver_pending(self, in_trap=False)
             pc = self.cpu.reg(self.cpu.pc_reg)
 
 
@@ -380,6 +393,22 @@ class LinuxProcess:
         for fd in sorted(self.fds.cloexec):
             self.fds.close(fd)
         return new
+
+    def _fault_to_handler(self, stop) -> bool:
+        """Offer a CPU fault to the guest's signal handler; True if one will run."""
+        res = ProcessResult()
+        self._classify(stop, res)
+        if res.signal is None:
+            return False
+        if stop.kind == "fault":
+            vma = self.mm.find(stop.address)
+            code, addr = (signals.SEGV_ACCERR if vma else signals.SEGV_MAPERR), stop.address
+        elif res.signal == hostsig.SIGFPE:
+            code, addr = signals.FPE_INTDIV, stop.pc
+        else:
+            code, addr = signals.ILL_ILLOPN, stop.pc
+        self.cpu.set_reg(self.cpu.pc_reg, stop.pc)
+        return signals.deliver_fault(self, res.signal, code, addr)
 
     def _classify(self, stop, res: ProcessResult) -> None:
         if stop.kind == "fault":

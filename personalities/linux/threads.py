@@ -20,7 +20,6 @@ slice limit, and its BEL is taken once and never released.
 from __future__ import annotations
 
 import collections
-import contextlib
 import threading
 
 INSN_SLICE = 200_000
@@ -62,6 +61,38 @@ class Waiter:
         self.event = threading.Event()
 
 
+class Blocking:
+    """Context manager for a blocking host call (a class: cheaper than contextlib).
+
+    ``interruptible``: a signal for the guest raises GuestInterrupt out of the
+    call.  Only for waits that lose nothing if abandoned (futex, sleep, poll,
+    pause); calls that return data (read, wait4, accept) are made through libc,
+    where a signal shows up as EINTR instead, so a completed call is never lost.
+    """
+    __slots__ = ("group", "who", "multi", "interruptible")
+
+    def __init__(self, group, who, interruptible):
+        self.group, self.who, self.interruptible = group, who, interruptible
+
+    def __enter__(self):
+        who = self.who
+        who.blocking = self.interruptible
+        if who.sig_flag and who.pending & ~who.sigmask:
+            who.blocking = False
+            from .signals import GuestInterrupt
+            raise GuestInterrupt()
+        self.multi = len(self.group.threads) > 1
+        if self.multi:
+            self.group.bel.release()
+        return self
+
+    def __exit__(self, *exc):
+        self.who.blocking = False
+        if self.multi:
+            self.group.bel.acquire(self.who)
+        return False
+
+
 class ThreadGroup:
     """What the threads of one guest process share beyond memory and descriptors."""
 
@@ -74,23 +105,16 @@ class ThreadGroup:
         self.result = None                       # set when a non-leader thread ends the process
         self.done = threading.Event()            # all threads gone, or the group exited
         self.futexes: dict[int, list[Waiter]] = {}
+        self.sliced = False                      # run in slices even with one thread (timer signals)
         self.finisher = None                     # called to end the process from another thread
 
     @property
     def multi(self) -> bool:
         return len(self.threads) > 1
 
-    @contextlib.contextmanager
-    def unlocked(self, who):
-        """Around a blocking host call: let other guest threads run meanwhile."""
-        if len(self.threads) == 1:
-            yield
-            return
-        self.bel.release()
-        try:
-            yield
-        finally:
-            self.bel.acquire(who)
+    def unlocked(self, who, interruptible: bool = True) -> "Blocking":
+        """Around a blocking host call: other guest threads run meanwhile (see Blocking)."""
+        return Blocking(self, who, interruptible)
 
     def yield_cpu(self, who) -> None:
         if self.bel.contended():
@@ -110,8 +134,14 @@ class ThreadGroup:
     def futex_wait(self, who, addr: int, bitset: int, timeout: float | None) -> bool:
         w = Waiter(bitset)
         self.futexes.setdefault(addr, []).append(w)
-        with self.unlocked(who):
-            woken = w.event.wait(timeout)
+        try:
+            with self.unlocked(who):
+                woken = w.event.wait(timeout)
+        except BaseException:
+            queue = self.futexes.get(addr, [])
+            if w in queue:
+                queue.remove(w)
+            raise
         if not woken:
             queue = self.futexes.get(addr, [])
             if w in queue:

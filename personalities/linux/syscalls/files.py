@@ -6,6 +6,7 @@ import fcntl as hostfcntl
 import os
 
 from hw import memory as hostmem
+from .. import hostcall
 from hw.cpu import PROT_READ, PROT_WRITE
 from ..abi import s32
 from .. import procfs
@@ -66,18 +67,16 @@ def sys_close_range(p, first, last, flags):
 def sys_read(p, fd, buf, count):
     h = p.fds.get(s32(fd))
     count = min(count, MAX_IO)
-    if p.group.multi:
-        # other threads run meanwhile and may unmap the buffer: read into our own first
-        with p.group.unlocked(p):
-            data = os.read(h, count)
-        p.mem.write(buf, data)
-        return len(data)
-    host = p.mm.host_range(buf, count, PROT_WRITE)
+    host = None if p.group.multi else p.mm.host_range(buf, count, PROT_WRITE)
     if host is not None:                      # straight into guest RAM
-        return os.readv(h, [hostmem.view(host, count)])
-    data = os.read(h, count)
-    p.mem.write(buf, data)
-    return len(data)
+        with p.group.unlocked(p, interruptible=False):
+            return hostcall.read(h, host, count)
+    # other threads run meanwhile and may unmap the buffer: read into our own first
+    tmp = hostcall.buffer(count)
+    with p.group.unlocked(p, interruptible=False):
+        n = hostcall.read(h, tmp, count)
+    p.mem.write(buf, tmp.raw[:n])
+    return n
 
 
 @syscall("write", "fd", "ibuf", "size")
@@ -86,7 +85,7 @@ def sys_write(p, fd, buf, count):
     count = min(count, MAX_IO)
     if p.group.multi:
         data = p.mem.read(buf, count)
-        with p.group.unlocked(p):
+        with p.group.unlocked(p, interruptible=False):
             return os.write(h, data)
     host = p.mm.host_range(buf, count, PROT_READ)
     if host is not None:                      # straight from guest RAM
@@ -117,10 +116,12 @@ def _scatter(p, vecs, data: bytes) -> None:
 def sys_readv(p, fd, iov, cnt):
     h = p.fds.get(s32(fd))
     vecs = _iovecs(p, iov, cnt)
-    with p.group.unlocked(p):
-        data = os.read(h, min(sum(ln for _, ln in vecs), MAX_IO))
-    _scatter(p, vecs, data)
-    return len(data)
+    total = min(sum(ln for _, ln in vecs), MAX_IO)
+    tmp = hostcall.buffer(total)
+    with p.group.unlocked(p, interruptible=False):
+        n = hostcall.read(h, tmp, total)
+    _scatter(p, vecs, tmp.raw[:n])
+    return n
 
 
 @syscall("writev", "fd", "ptr", "int")
@@ -129,7 +130,7 @@ def sys_writev(p, fd, iov, cnt):
     data = b"".join(p.mem.read(base, ln) for base, ln in _iovecs(p, iov, cnt))
     if not data:
         return 0
-    with p.group.unlocked(p):
+    with p.group.unlocked(p, interruptible=False):
         return os.write(h, data)
 
 

@@ -16,6 +16,7 @@ import sys
 import threading
 
 from ..abi import s32
+from .. import hostcall
 from .decl import syscall
 from .util import path, einval
 
@@ -163,8 +164,8 @@ def _rusage(p, ru) -> bytes:
 @syscall("wait4", "int", "ptr", "hex", "ptr")
 def sys_wait4(p, pid, status, options, rusage):
     """The host's wait4: guest children are host children, and status words are Linux's own."""
-    with p.group.unlocked(p):
-        got, st, ru = os.wait4(s32(pid), s32(options))
+    with p.group.unlocked(p, interruptible=False):
+        got, st, ru = hostcall.wait4(s32(pid), s32(options))
     if got and status:
         p.mem.put_u32(status, st)
     if got and rusage:

@@ -91,7 +91,7 @@ def sys_bind(p, fd, addr, length):
 def sys_connect(p, fd, addr, length):
     h = p.fds.get(s32(fd))
     raw = _sockaddr(p, addr, length)
-    with p.group.unlocked(p):
+    with p.group.unlocked(p, interruptible=False):
         return _call(_libc.connect, h, raw, len(raw))
 
 
@@ -106,7 +106,7 @@ def _accept(p, fd, addr, lenp, flags):
         raise einval()
     buf = ctypes.create_string_buffer(MAX_ADDR)
     ln = ctypes.c_uint32(MAX_ADDR)
-    with p.group.unlocked(p):
+    with p.group.unlocked(p, interruptible=False):
         new = _call(_libc.accept4, h, buf, ctypes.byref(ln), flags | SOCK_CLOEXEC)
     guest = p.fds.add(new, cloexec=bool(flags & SOCK_CLOEXEC))
     _put_sockaddr(p, addr, lenp, buf.raw[:ln.value])
@@ -146,7 +146,7 @@ def sys_sendto(p, fd, buf, length, flags, addr, alen):
     h = p.fds.get(s32(fd))
     data = p.mem.read(buf, min(length, MAX_MSG))
     raw = _sockaddr(p, addr, alen) if addr else None
-    with p.group.unlocked(p):
+    with p.group.unlocked(p, interruptible=False):
         return _call(_libc.sendto, h, data, len(data), s32(flags), raw, len(raw) if raw else 0)
 
 
@@ -157,7 +157,7 @@ def sys_recvfrom(p, fd, buf, length, flags, addr, lenp):
     data = ctypes.create_string_buffer(max(length, 1))
     abuf = ctypes.create_string_buffer(MAX_ADDR)
     ln = ctypes.c_uint32(MAX_ADDR)
-    with p.group.unlocked(p):
+    with p.group.unlocked(p, interruptible=False):
         n = _call(_libc.recvfrom, h, data, length, s32(flags), abuf, ctypes.byref(ln))
     p.mem.write(buf, data.raw[:min(n, length)])
     if addr:
@@ -246,7 +246,7 @@ def sys_sendmsg(p, fd, msg, flags):
     addr = _sockaddr(p, name, namelen) if name and namelen else None
     s = socket.socket(fileno=os.dup(h))
     try:
-        with p.group.unlocked(p):
+        with p.group.unlocked(p, interruptible=False):
             if addr is None:
                 return s.sendmsg([data], anc, s32(flags))
             n = _call(_libc.sendto, h, data, len(data), s32(flags), addr, len(addr)) if not anc else None
@@ -266,7 +266,7 @@ def sys_recvmsg(p, fd, msg, flags):
     total = min(sum(ln for _, ln in vecs), MAX_MSG)
     s = socket.socket(fileno=os.dup(h))
     try:
-        with p.group.unlocked(p):
+        with p.group.unlocked(p, interruptible=False):
             data, anc, mflags, addr = s.recvmsg(total, max(controllen * 2, 64) if control else 0,
                                                 s32(flags) & ~0x40000000)
     finally:

@@ -1,33 +1,32 @@
-"""Signal state: dispositions, the blocked mask, the alternate stack.
-
-Level 'partial' until the signals issue: the state is kept exactly (so
-programs that save and restore handlers work), but no handler is ever run —
-a signal the host delivers is handled by the host's default action.
-"""
+"""Signal system calls: dispositions, masks, the alternate stack, sigreturn,
+sending and waiting.  Delivery itself lives in personalities/linux/signals.py."""
 from __future__ import annotations
 
 import os
 import signal as hostsig
+import struct
 
 from ..abi import s32
+from .. import signals as sigs
 from .decl import syscall
 from .util import einval
 
 SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
 NSIG = 64
+KEEP = ~(sigs.bit(hostsig.SIGKILL) | sigs.bit(hostsig.SIGSTOP))
 
 
-@syscall("rt_sigaction", "sig", "ptr", "ptr", "size", level="partial",
-         note="dispositions recorded, handlers not yet delivered")
+@syscall("rt_sigaction", "sig", "ptr", "ptr", "size")
 def sys_rt_sigaction(p, sig, act, oldact, sigsetsize):
     sig = s32(sig)
-    if not 1 <= sig <= NSIG or sig in (hostsig.SIGKILL, hostsig.SIGSTOP) and act:
+    if sigsetsize != 8 or not 1 <= sig <= NSIG or sig in sigs.UNCATCHABLE and act:
         raise einval()
     size = 3 * p.abi.ptr_size + 8      # handler, flags, restorer, 64-bit mask
     if oldact:
         p.mem.write(oldact, p.sigactions.get(sig, bytes(size)))
     if act:
         p.sigactions[sig] = p.mem.read(act, size)
+        sigs.set_disposition(p, sig)
     return 0
 
 
@@ -40,39 +39,145 @@ def sys_rt_sigprocmask(p, how, setp, oldp, sigsetsize):
     if setp:
         new = p.mem.u64(setp)
         if how == SIG_BLOCK:
-            p.sigmask |= new
+            mask = old | new
         elif how == SIG_UNBLOCK:
-            p.sigmask &= ~new
+            mask = old & ~new
         elif how == SIG_SETMASK:
-            p.sigmask = new
+            mask = new
         else:
             raise einval()
-        p.sigmask &= ~((1 << (hostsig.SIGKILL - 1)) | (1 << (hostsig.SIGSTOP - 1)))
+        p.sigmask = mask & KEEP
+        if p.pending & ~p.sigmask:
+            p.sig_flag = True
     if oldp:
         p.mem.put_u64(oldp, old)
     return 0
 
 
-@syscall("sigaltstack", "ptr", "ptr", level="partial", note="recorded, not yet used")
-def sys_sigaltstack(p, ss, old):
-    size = 3 * p.abi.ptr_size if p.abi.bits == 32 else 24
-    if old:
-        p.mem.write(old, getattr(p, "altstack", None) or (bytes(p.abi.ptr_size) + (2).to_bytes(4, "little")
-                                                           + bytes(size - p.abi.ptr_size - 4)))
-    if ss:
-        p.altstack = p.mem.read(ss, size)
+@syscall("rt_sigpending", "ptr", "size")
+def sys_rt_sigpending(p, setp, size):
+    p.mem.put_u64(setp, (p.pending | p.group.leader.pending) & p.sigmask)
     return 0
 
 
-@syscall(("kill", "tkill"), "int", "sig", level="partial", note="signals to itself end it by default action")
+def _wait_for_signal(p):
+    """Sleep until a signal for the guest arrives (the host handler interrupts us)."""
+    with p.group.unlocked(p):
+        while True:
+            hostsig.pause()
+
+
+@syscall("rt_sigsuspend", "ptr", "size")
+def sys_rt_sigsuspend(p, maskp, size):
+    if size != 8:
+        raise einval()
+    old = p.sigmask
+    p.sigmask = p.mem.u64(maskp) & KEEP
+    try:
+        _wait_for_signal(p)
+    except sigs.GuestInterrupt:
+        pass
+    p.cpu.set_reg(p.abi.result_reg, -4 & p.abi.mask)      # -EINTR, seen after the handler
+    sigs.deliver_pending(p, True, None, saved_mask=old)
+    if p.sigmask != old and not p.shadow:
+        p.sigmask = old
+    return None
+
+
+@syscall("pause")
+def sys_pause(p):
+    _wait_for_signal(p)
+
+
+@syscall("sigaltstack", "ptr", "ptr")
+def sys_sigaltstack(p, ss, old):
+    st = struct.Struct("<Qi4xQ" if p.abi.bits == 64 else "<IiI")
+    if old:
+        cur = p.altstack_info or (0, sigs.SS_DISABLE, 0)
+        on = sigs._on_altstack(p, p.cpu.reg("rsp" if p.abi.bits == 64 else "esp"))
+        p.mem.write(old, st.pack(cur[0], (sigs.SS_ONSTACK if on else cur[1] & sigs.SS_DISABLE), cur[2]))
+    if ss:
+        sp, flags, size = st.unpack(p.mem.read(ss, st.size))
+        if flags & ~(sigs.SS_DISABLE | (1 << 31)):
+            raise einval()
+        if flags & sigs.SS_DISABLE:
+            p.altstack_info = None
+        else:
+            if size < 2048:
+                raise OSError(12, "Cannot allocate memory")
+            p.altstack_info = (sp, 0, size)
+    return 0
+
+
+def _sigreturn(p, rt):
+    try:
+        sigs.sigreturn(p, rt)
+    except sigs.BadFrame:
+        sigs.die(hostsig.SIGSEGV)
+    return None
+
+
+@syscall("rt_sigreturn")
+def sys_rt_sigreturn(p):
+    return _sigreturn(p, True)
+
+
+@syscall("sigreturn", abi="i386")
+def sys_sigreturn(p):
+    return _sigreturn(p, False)
+
+
+def _to_self(p, sig) -> None:
+    """A signal this process sends itself: handled by the guest, or the host's default."""
+    if not sig:
+        return
+    handler = sigs.action(p, sig)[0]
+    if handler in (sigs.SIG_DFL, sigs.SIG_IGN) and sig not in sigs.FAULT_SIGNALS:
+        os.kill(p.pid, sig)
+        return
+    if handler == sigs.SIG_IGN:
+        return
+    if handler == sigs.SIG_DFL:
+        sigs.die(sig)
+        return
+    sigs.post(p, sig)
+
+
+@syscall("kill", "int", "sig")
 def sys_kill(p, pid, sig):
     pid, sig = s32(pid), s32(sig)
+    if not 0 <= sig <= NSIG:
+        raise einval()
+    if pid == p.pid:
+        _to_self(p, sig)
+        return 0
     os.kill(pid, sig)
+    if pid in (0, -1) or pid == -os.getpgrp():
+        _to_self(p, 0)
     return 0
 
 
-@syscall("tgkill", "int", "int", "sig", level="partial", note="signals to itself end it by default action")
+@syscall("tgkill", "int", "int", "sig")
 def sys_tgkill(p, tgid, tid, sig):
-    if s32(tgid) != p.pid or s32(tid) != p.pid:
+    tgid, tid, sig = s32(tgid), s32(tid), s32(sig)
+    if not 0 <= sig <= NSIG or tgid <= 0 or tid <= 0:
+        raise einval()
+    if tgid != p.pid:
         raise OSError(3, "No such process")
-    return sys_kill(p, tid, sig)
+    return sys_tkill(p, tid, sig)
+
+
+@syscall("tkill", "int", "sig")
+def sys_tkill(p, tid, sig):
+    tid, sig = s32(tid), s32(sig)
+    target = p.group.threads.get(tid) or (p if tid == p.tid else None)
+    if target is None:
+        raise OSError(3, "No such process")
+    if not sig:
+        return 0
+    handler = sigs.action(p, sig)[0]
+    if handler in (sigs.SIG_DFL, sigs.SIG_IGN):
+        _to_self(p, sig)
+        return 0
+    sigs.post(target, sig)
+    return 0

@@ -1,0 +1,46 @@
+"""Blocking host system calls made through libc, so that a signal arriving for
+the guest shows up as EINTR (OSError) rather than being retried or racing
+with a completed call (see threads.Blocking)."""
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.read.restype = ctypes.c_ssize_t
+_libc.read.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t]
+
+
+class _Rusage(ctypes.Structure):
+    _fields_ = [("ru_utime", ctypes.c_long * 2), ("ru_stime", ctypes.c_long * 2)] + \
+        [(f"f{i}", ctypes.c_long) for i in range(14)]
+
+
+def _err():
+    e = ctypes.get_errno()
+    return OSError(e, os.strerror(e))
+
+
+def buffer(size: int):
+    return ctypes.create_string_buffer(max(size, 1))
+
+
+def read(fd: int, dest, count: int) -> int:
+    """read(2) into a host address or a ctypes buffer; OSError(EINTR) when interrupted."""
+    n = _libc.read(fd, dest, count)
+    if n < 0:
+        raise _err()
+    return n
+
+
+def wait4(pid: int, options: int):
+    """(pid, raw status, rusage-like object) as os.wait4, but EINTR is reported, not retried."""
+    status = ctypes.c_int()
+    ru = _Rusage()
+    got = _libc.wait4(pid, ctypes.byref(status), options, ctypes.byref(ru))
+    if got < 0:
+        raise _err()
+    usage = resource.struct_rusage((ru.ru_utime[0] + ru.ru_utime[1] / 1e6, ru.ru_stime[0] + ru.ru_stime[1] / 1e6,
+                                    *[getattr(ru, f"f{i}") for i in range(14)]))
+    return got, status.value, usage
