@@ -90,6 +90,7 @@ class LinuxProcess:
         self.sig_flag = False            # something may be deliverable: checked after each syscall
         self.blocking = False            # inside a blocking host call (a signal interrupts it)
         self.shadow: dict = {}           # signal frame address -> saved CPU context
+        self.sig_codes: dict = {}        # si_code of pending signals other than SI_USER
         self.altstack_info = None
         self.replacement: "LinuxProcess | None" = None   # set by execve, run next
         self.history: list[tuple] = []                   # (abi, counts, unimpl) of earlier images
@@ -173,7 +174,7 @@ class LinuxProcess:
         child.replacement = None
         child.forked_in_thread = False
         child.pending, child.sig_flag, child.blocking = 0, False, False
-        child.shadow, child.altstack_info = {}, None
+        child.shadow, child.altstack_info, child.sig_codes = {}, None, {}
         started = threading.Event()
 
         def host_thread():

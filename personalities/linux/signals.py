@@ -74,8 +74,9 @@ def set_disposition(p, sig: int) -> None:
             hostsig.signal(sig, hostsig.SIG_IGN)
         else:
             hostsig.signal(sig, _host_handler(p))
-            if sig in TIMER_SIGNALS:
+            if sig in TIMER_SIGNALS and not p.group.sliced:
                 p.group.sliced = True
+                p.cpu.stop()          # back to the run loop, which now runs in slices
     except (ValueError, OSError):    # not the main thread, or a signal Python refuses
         pass
 
@@ -93,9 +94,11 @@ def _host_handler(p):
 
 
 # -- posting and choosing ----------------------------------------------------------------
-def post(p, sig: int) -> None:
+def post(p, sig: int, code: int = 0) -> None:
     p.pending |= bit(sig)
     p.sig_flag = True
+    if code:
+        p.sig_codes[sig] = code
 
 
 def next_signal(p) -> int:
@@ -144,7 +147,8 @@ def deliver_pending(p, in_trap: bool, restart: int | None = None, saved_mask: in
             p.cpu.set_reg(p.cpu.pc_reg, p.cpu.resume_pc() - 2)
             p.cpu.set_reg(p.abi.result_reg, restart)
             in_trap = False
-        setup_frame(p, sig, handler, flags, restorer, mask, _siginfo(p, sig, SI_USER, 0), in_trap,
+        code = p.sig_codes.pop(sig, SI_USER)
+        setup_frame(p, sig, handler, flags, restorer, mask, _siginfo(p, sig, code, 0), in_trap,
                     saved_mask)
         in_trap = False
         saved_mask = None
@@ -167,7 +171,7 @@ def deliver_fault(p, sig: int, code: int, addr: int) -> bool:
 
 
 def _siginfo(p, sig: int, code: int, addr: int) -> bytes:
-    if code == SI_USER:
+    if code <= 0:          # sent by a process: sender's pid and uid
         body = struct.pack("<iii", sig, 0, code) + (b"\0" * 4 if p.abi.bits == 64 else b"") \
             + struct.pack("<iI", os.getpid(), os.getuid())
     else:

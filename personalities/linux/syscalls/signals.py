@@ -14,6 +14,7 @@ from .util import einval
 SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
 NSIG = 64
 KEEP = ~(sigs.bit(hostsig.SIGKILL) | sigs.bit(hostsig.SIGSTOP))
+SI_TKILL = -6
 
 
 @syscall("rt_sigaction", "sig", "ptr", "ptr", "size")
@@ -179,5 +180,5 @@ def sys_tkill(p, tid, sig):
     if handler in (sigs.SIG_DFL, sigs.SIG_IGN):
         _to_self(p, sig)
         return 0
-    sigs.post(target, sig)
+    sigs.post(target, sig, SI_TKILL)
     return 0

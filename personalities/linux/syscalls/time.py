@@ -119,3 +119,51 @@ def sys_times(p, buf):
     if buf:
         p.mem.write(buf, b"".join(p.abi.long.pack(v) for v in ticks))
     return int(t.elapsed * 100) & p.abi.mask
+
+
+# -- interval timers: the host's own, so their signals reach the emulator process ----------
+ITIMERS = {0: __import__("signal").ITIMER_REAL, 1: __import__("signal").ITIMER_VIRTUAL,
+           2: __import__("signal").ITIMER_PROF}
+
+
+@syscall("alarm", "uint")
+def sys_alarm(p, seconds):
+    import signal
+    return signal.alarm(seconds & 0xFFFFFFFF)
+
+
+def _itimerval(p, value: float, interval: float) -> bytes:
+    tv = p.abi.timeval
+
+    def pack(x):
+        return tv.pack(int(x), int(round((x - int(x)) * 1e6)))
+    return pack(interval) + pack(value)
+
+
+@syscall("setitimer", "int", "ptr", "ptr", level="partial",
+         note="ITIMER_VIRTUAL/PROF count the emulator's CPU time, not the guest's")
+def sys_setitimer(p, which, new, old):
+    import signal
+    which = s32(which)
+    if which not in ITIMERS:
+        raise einval()
+    tv = p.abi.timeval
+    isec, iusec, vsec, vusec = tv.unpack(p.mem.read(new, tv.size)) + \
+        tv.unpack(p.mem.read(new + tv.size, tv.size)) if new else (0, 0, 0, 0)
+    if any(x < 0 for x in (isec, iusec, vsec, vusec)) or iusec >= 10**6 or vusec >= 10**6:
+        raise einval()
+    value, interval = signal.setitimer(ITIMERS[which], vsec + vusec / 1e6, isec + iusec / 1e6)
+    if old:
+        p.mem.write(old, _itimerval(p, value, interval))
+    return 0
+
+
+@syscall("getitimer", "int", "ptr")
+def sys_getitimer(p, which, cur):
+    import signal
+    which = s32(which)
+    if which not in ITIMERS:
+        raise einval()
+    value, interval = signal.getitimer(ITIMERS[which])
+    p.mem.write(cur, _itimerval(p, value, interval))
+    return 0
