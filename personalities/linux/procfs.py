@@ -106,15 +106,14 @@ def _open_own(p, rest: bytes, flags: int) -> int | None:
 
 
 def stat_target(p, path: bytes) -> bytes:
-    """For stat-like calls that follow links: where a guest /proc link really leads."""
+    """For stat-like calls that follow links: where a guest /proc link really leads.
+
+    fd/N goes through the host's magic link (a pipe or socket has no path to stat).
+    """
     rest = _own(p, path)
     if rest is None:
         return path
-    if rest == b"exe":
-        return p.exe
-    if rest == b"cwd":
-        return p.fs.getcwd()
     host = _guest_fd(p, rest)
     if host is not None:
         return f"/proc/self/fd/{host}".encode()
-    return path
+    return readlink(p, path) or path
