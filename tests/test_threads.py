@@ -28,3 +28,14 @@ def test_python_thread_pool_and_locks():
             "with cf.ThreadPoolExecutor(4) as ex: print(sum(ex.map(work, range(20))))\n"
             "ev = threading.Event(); threading.Timer(0.05, ev.set).start(); print(ev.wait(5), n[0])\n")
     assert_same(["/usr/bin/python3", "-c", code], timeout=120)
+
+
+def test_multiprocessing_pool_and_queue():
+    """Process-shared semaphores across fork: the host's futexes on shared host pages."""
+    code = ("import multiprocessing as mp\n"
+            "def sq(x): return x * x\n"
+            "if __name__ == '__main__':\n"
+            "    with mp.Pool(2) as pool: print(sum(pool.map(sq, range(100))))\n"
+            "    q = mp.Queue(); p = mp.Process(target=q.put, args=(42,)); p.start()\n"
+            "    print(q.get()); p.join(); print(p.exitcode)\n")
+    assert_same(["/usr/bin/python3", "-c", code], timeout=180)

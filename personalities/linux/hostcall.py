@@ -44,3 +44,22 @@ def wait4(pid: int, options: int):
     usage = resource.struct_rusage((ru.ru_utime[0] + ru.ru_utime[1] / 1e6, ru.ru_stime[0] + ru.ru_stime[1] / 1e6,
                                     *[getattr(ru, f"f{i}") for i in range(14)]))
     return got, status.value, usage
+
+
+_libc.syscall.restype = ctypes.c_long
+SYS_futex_host = 202          # the emulator itself always runs on x86-64
+
+
+def futex(addr: int, op: int, val: int, timeout_ns: int | None, addr2: int, val3: int,
+          count2: int = 0) -> int:
+    """The host futex on host memory.  ``timeout_ns`` is a timespec for WAIT-style
+    operations; for REQUEUE/WAKE_OP the kernel takes ``count2`` in that slot."""
+    ts = None
+    if timeout_ns is not None:
+        ts = (ctypes.c_long * 2)(timeout_ns // 1_000_000_000, timeout_ns % 1_000_000_000)
+    slot = ctypes.cast(ts, ctypes.c_void_p) if ts is not None else ctypes.c_void_p(count2)
+    r = _libc.syscall(SYS_futex_host, ctypes.c_void_p(addr), op, ctypes.c_uint(val & 0xFFFFFFFF), slot,
+                      ctypes.c_void_p(addr2), ctypes.c_uint(val3 & 0xFFFFFFFF))
+    if r < 0:
+        raise _err()
+    return r

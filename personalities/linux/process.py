@@ -22,7 +22,8 @@ from .dispatch import build_table, make_dispatch, make_traced_dispatch
 from .fdtable import FdTable
 from .mm import AddressSpace
 from .threads import INSN_SLICE, ThreadGroup
-from . import signals
+from . import signals, hostcall
+from personalities.guestmem import GuestFault
 from . import stack as stk
 
 STACK_SIZE = 8 << 20
@@ -134,9 +135,10 @@ class LinuxProcess:
         self.thread_status = status & 0xFF
         if self.clear_child_tid:
             try:
+                from .syscalls.futex import host_word, FUTEX_WAKE
                 self.mem.put_u32(self.clear_child_tid, 0)
-                self.group.futex_wake(self.clear_child_tid, 1)
-            except Exception:
+                hostcall.futex(host_word(self, self.clear_child_tid), FUTEX_WAKE, 1, None, 0, 0)
+            except (OSError, GuestFault):
                 pass
         self.cpu.stop()
 

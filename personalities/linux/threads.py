@@ -53,20 +53,12 @@ class Bel:
         return bool(self._queue)
 
 
-class Waiter:
-    __slots__ = ("bitset", "event")
-
-    def __init__(self, bitset: int):
-        self.bitset = bitset
-        self.event = threading.Event()
-
-
 class Blocking:
     """Context manager for a blocking host call (a class: cheaper than contextlib).
 
     ``interruptible``: a signal for the guest raises GuestInterrupt out of the
-    call.  Only for waits that lose nothing if abandoned (futex, sleep, poll,
-    pause); calls that return data (read, wait4, accept) are made through libc,
+    call.  Only for waits that lose nothing if abandoned (sleep, poll, select,
+    pause); calls that return data (read, wait4, accept, futex) are made through libc,
     where a signal shows up as EINTR instead, so a completed call is never lost.
     """
     __slots__ = ("group", "who", "multi", "interruptible")
@@ -104,7 +96,6 @@ class ThreadGroup:
         self.exit_status: int | None = None
         self.result = None                       # set when a non-leader thread ends the process
         self.done = threading.Event()            # all threads gone, or the group exited
-        self.futexes: dict[int, list[Waiter]] = {}
         self.sliced = False                      # run in slices even with one thread (timer signals)
         self.finisher = None                     # called to end the process from another thread
 
@@ -127,51 +118,4 @@ class ThreadGroup:
         self.bel.owner = survivor
         self.threads = {survivor.tid: survivor}
         self.leader = survivor
-        self.futexes = {}
         self.done = threading.Event()
-
-    # -- futex wait queues (always used with the BEL held) -------------------------
-    def futex_wait(self, who, addr: int, bitset: int, timeout: float | None) -> bool:
-        w = Waiter(bitset)
-        self.futexes.setdefault(addr, []).append(w)
-        try:
-            with self.unlocked(who):
-                woken = w.event.wait(timeout)
-        except BaseException:
-            queue = self.futexes.get(addr, [])
-            if w in queue:
-                queue.remove(w)
-            raise
-        if not woken:
-            queue = self.futexes.get(addr, [])
-            if w in queue:
-                queue.remove(w)
-            woken = w.event.is_set()
-        return woken
-
-    def futex_wake(self, addr: int, count: int, bitset: int = 0xFFFFFFFF) -> int:
-        queue = self.futexes.get(addr)
-        woken = 0
-        if not queue:
-            return 0
-        for w in list(queue):
-            if woken >= count:
-                break
-            if w.bitset & bitset:
-                queue.remove(w)
-                w.event.set()
-                woken += 1
-        if not queue:
-            self.futexes.pop(addr, None)
-        return woken
-
-    def futex_requeue(self, addr: int, wake: int, addr2: int, requeue: int) -> int:
-        woken = self.futex_wake(addr, wake)
-        queue = self.futexes.get(addr, [])
-        moved = queue[:requeue]
-        del queue[:requeue]
-        if moved:
-            self.futexes.setdefault(addr2, []).extend(moved)
-        if not queue:
-            self.futexes.pop(addr, None)
-        return woken + len(moved)
