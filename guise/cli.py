@@ -26,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Run PROG with ARGS on the emulated CPU, with the host's files and environment.")
     run.add_argument("--trace", action="store_true", help="print every system call on stderr, strace style")
     run.add_argument("--trace-json", metavar="FILE", help="write every system call as one JSON object per line to FILE")
+    run.add_argument("-f", "--follow-forks", action="store_true",
+                     help="with --trace: tag each line with the pid of the process that made the call, like strace -f")
     run.add_argument("--stats", action="store_true", help="print a summary at exit: syscalls by name, unimplemented ones, time")
     run.add_argument("--count-instructions", action="store_true", help="count executed instructions (slow)")
     run.add_argument("-v", "--verbose", action="store_true", help="say why the guest stopped when it died by a fault")
@@ -77,7 +79,7 @@ def cmd_run(args) -> int:
             except OSError as e:
                 raise GuiseError(f"--trace-json {args.trace_json}: {e.strerror}", exitcodes.USAGE) from None
         err = os.fdopen(os.dup(_MSG_FD), "w") if args.trace else None
-        tracer = Tracer(err, json_stream)
+        tracer = Tracer(err, json_stream, tag_pid=args.follow_forks)
     proc = start([args.prog] + args.args, tracer=tracer, count_instructions=args.count_instructions)
     _restore_default_signals()
     result = proc.run()

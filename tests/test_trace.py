@@ -44,3 +44,12 @@ def test_stats_summary():
     assert g.status == 0
     err = g.stderr.decode()
     assert "--- guise stats ---" in err and "exit_group" in err and "syscalls:" in err
+
+
+def test_follow_forks_tags_each_line_with_its_pid():
+    g = run_guise(["/bin/sh", "-c", "ls / | wc -l"], options=["--trace", "-f"])
+    lines = g.stderr.decode().splitlines()
+    pids = {l.split("]")[0] for l in lines if l.startswith("[pid ")}
+    assert len(pids) >= 3                       # the shell and its two children
+    assert all(l.startswith("[pid ") for l in lines if "(" in l)
+    assert any("execve(" in l and '"/usr/bin/ls"' in l for l in lines)

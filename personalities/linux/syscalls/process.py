@@ -57,6 +57,18 @@ def sys_getsid(p, pid):
     return os.getsid(s32(pid))
 
 
+@syscall("setpgid", "int", "int")
+def sys_setpgid(p, pid, pgid):
+    """Guest processes are host processes, so process groups are the host's own."""
+    os.setpgid(s32(pid), s32(pgid))
+    return 0
+
+
+@syscall("setsid")
+def sys_setsid(p):
+    return os.setsid()
+
+
 @syscall("set_tid_address", "ptr")
 def sys_set_tid_address(p, addr):
     p.clear_child_tid = addr
