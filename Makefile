@@ -11,7 +11,7 @@ APT     := DEBIAN_FRONTEND=noninteractive apt-get -y -q
 JOBS    ?= 2
 
 # Debian packages the test suite runs or compares against.
-TEST_DEBS := busybox-static gawk perl coreutils grep sed python3 libc6-i386
+TEST_DEBS := busybox-static gawk perl coreutils grep sed python3 libc6-i386 make
 BENCH_DEBS := qemu-user
 
 .PHONY: all install demo test fuzz soak bench samples docs clean deps-test deps-bench busybox-i386

@@ -137,3 +137,23 @@ def test_gzip_round_trip(arch, tree):
     g = run_guise([bb(arch), "gunzip", "data.txt.gz"], cwd=tree)
     assert g.status == 0, g.stderr
     assert (tree / "data.txt").read_text() == TEXT
+
+
+# The processes issue: pipelines, $(…), subshells, traps, background jobs, xargs,
+# find -exec, here-documents — busybox runs its applets by exec'ing /proc/self/exe.
+JOB_SCRIPTS = [
+    'x=$(echo a | tr a b); echo $x; echo "$(seq 3 | wc -l) lines"',
+    'trap "echo trapped EXIT" EXIT; trap "echo got INT" INT; kill -INT $$; echo after',
+    '(sleep 0.1; echo bg done) & echo started; wait; echo "jobs over"',
+    '(cd /etc && pwd); pwd; (exit 3) || echo "subshell failed $?"',
+    'echo hi there | xargs -n 1 echo item; seq 5 | xargs echo',
+    'find /etc -maxdepth 1 -name "host*" -exec echo found {} \\; | sort',
+    'cat <<EOT\nheredoc $((6 * 7))\nEOT\ncat <<"EOT"\nliteral $x\nEOT',
+    'for f in data.txt words.txt; do wc -l < $f; done | sort -n | tail -1',
+]
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+@pytest.mark.parametrize("script", JOB_SCRIPTS)
+def test_sh_processes(arch, script, tree):
+    assert_same([bb(arch), "sh", "-c", script], cwd=tree)

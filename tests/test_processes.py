@@ -42,3 +42,13 @@ def test_exec_failure_returns_to_caller(tmp_path):
 def test_child_killed_by_signal_seen_by_parent():
     g = run_guise(["/bin/sh", "-c", "kill -9 $$"])
     assert g.status == -9
+
+
+def test_make_j2(tmp_path):
+    (tmp_path / "Makefile").write_text(
+        "all: c\n\techo done\n"
+        "a:\n\techo A > a.out; cat a.out\n"
+        "b:\n\tsh -c 'echo B' > b.out; cp b.out b2.out\n"
+        "c: a b\n\tcat a.out b2.out | sort > c.out; wc -l c.out\n")
+    g = assert_same(["/usr/bin/make", "-j2", "-s"], cwd=tmp_path, check_stderr=True)
+    assert (tmp_path / "c.out").read_text() == "A\nB\n" and g.status == 0

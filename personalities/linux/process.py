@@ -236,6 +236,9 @@ class LinuxProcess:
     # -- exec --------------------------------------------------------------------
     def _open_image(self, path: bytes):
         """Load ``path`` through the sandbox; the image remembers its resolved path."""
+        from . import procfs
+        if path.startswith(b"/proc/"):
+            path = procfs.stat_target(self, path)      # /proc/self/exe is the guest's program
         try:
             f, abspath = self.fs.open_exec(path)
         except OSError as e:
@@ -372,6 +375,9 @@ class LinuxProcess:
         failed execve returns to the old program as on Linux.
         """
         from loader import script
+        from . import procfs
+        if path.startswith(b"/proc/"):
+            path = procfs.stat_target(self, path)
         try:
             path, argv = script.resolve_script(lambda q: self.fs.open_exec(q)[0], path, argv)
         except LoaderError:
