@@ -40,6 +40,9 @@ def workloads(tmp: str) -> dict:
         "file I/O 20 MB / 4 KiB": [s("fileio"), os.path.join(tmp, "io.dat")],
         "static hello start-up": [str(SAMPLES / "hello-static-x86_64")],
         "python3 -c pass": ["/usr/bin/python3", "-c", "pass"],
+        "fork+exec ×200 (dash loop)": ["/bin/sh", "-c", "i=0; while [ $i -lt 200 ]; do "
+                                       f"{SAMPLES / 'hello-static-x86_64'} >/dev/null; i=$((i+1)); done"],
+        "4 threads on one mutex": [s("threads")],
     }
 
 
@@ -164,7 +167,11 @@ def main() -> int:
               target("static hello start-up ≤ 0.3 s", None if g("static hello start-up") is None
                      else g("static hello start-up") <= 0.3),
               target("I/O ≤ 2× qemu-user", None if not (g("file I/O 20 MB / 4 KiB") and q("file I/O 20 MB / 4 KiB"))
-                     else g("file I/O 20 MB / 4 KiB") <= 2 * q("file I/O 20 MB / 4 KiB"))]
+                     else g("file I/O 20 MB / 4 KiB") <= 2 * q("file I/O 20 MB / 4 KiB")),
+              target("fork+exec ≤ 3× qemu-user", None if not (g("fork+exec ×200 (dash loop)") and q("fork+exec ×200 (dash loop)"))
+                     else g("fork+exec ×200 (dash loop)") <= 3 * q("fork+exec ×200 (dash loop)")),
+              target("threaded ≤ 2× qemu-user", None if not (g("4 threads on one mutex") and q("4 threads on one mutex"))
+                     else g("4 threads on one mutex") <= 2 * q("4 threads on one mutex"))]
     if "Qiling" in cols:
         faster = [results.get((n, "guise")) is not None and
                   (results.get((n, "Qiling")) is None or results[(n, "guise")] < results[(n, "Qiling")])
