@@ -92,6 +92,7 @@ class LinuxProcess:
         self.blocking = False            # inside a blocking host call (a signal interrupts it)
         self.shadow: dict = {}           # signal frame address -> saved CPU context
         self.sig_codes: dict = {}        # si_code of pending signals other than SI_USER
+        self.host_mask = 0               # what this thread's host thread blocks (signals.mirror_mask)
         self.altstack_info = None
         self.replacement: "LinuxProcess | None" = None   # set by execve, run next
         self.history: list[tuple] = []                   # (abi, counts, unimpl) of earlier images
@@ -177,6 +178,7 @@ class LinuxProcess:
         child.forked_in_thread = False
         child.pending, child.sig_flag, child.blocking = 0, False, False
         child.shadow, child.altstack_info, child.sig_codes = {}, None, {}
+        child.host_mask = -1             # a new host thread: mirror the mask on its first change
         started = threading.Event()
 
         def host_thread():

@@ -93,6 +93,22 @@ def _host_handler(p):
     return handler
 
 
+_VALID = set(hostsig.valid_signals())
+
+
+def mirror_mask(p) -> None:
+    """Block on the host thread what the guest thread blocks, so that a signal the
+    guest has blocked (and may collect with sigtimedwait) waits in the host kernel
+    instead of taking the host's default action.  Faults are never blocked: they
+    come from the CPU, not from the host."""
+    if p.sigmask == p.host_mask:
+        return
+    blocked = [s for s in range(1, 65) if p.sigmask & bit(s) and s in _VALID
+               and s not in FAULT_SIGNALS and s not in UNCATCHABLE]
+    hostsig.pthread_sigmask(hostsig.SIG_SETMASK, blocked)
+    p.host_mask = p.sigmask
+
+
 # -- posting and choosing ----------------------------------------------------------------
 def post(p, sig: int, code: int = 0) -> None:
     p.pending |= bit(sig)
@@ -231,6 +247,7 @@ def setup_frame(p, sig, handler, flags, restorer, mask, info: bytes, in_trap: bo
     cpu.set_reg(flags_reg, cpu.reg(flags_reg) & ~0x400 & ~0x100)   # DF and TF cleared
     p.sigmask = old_mask | mask | (0 if flags & SA_NODEFER else bit(sig))
     p.sigmask &= ~(bit(hostsig.SIGKILL) | bit(hostsig.SIGSTOP))
+    mirror_mask(p)
     if flags & SA_RESETHAND:
         p.sigactions.pop(sig, None)
         set_disposition(p, sig)
@@ -331,6 +348,7 @@ def sigreturn(p, rt: bool) -> None:
         cpu.set_reg("eip", v[14])
         cpu.set_reg("eflags", (cpu.reg("eflags") & ~0x40DD5) | (v[16] & 0x40DD5))
     p.sigmask = mask & ~(bit(hostsig.SIGKILL) | bit(hostsig.SIGSTOP))
+    mirror_mask(p)
     if p.pending & ~p.sigmask:
         p.sig_flag = True
 

@@ -48,6 +48,7 @@ def sys_rt_sigprocmask(p, how, setp, oldp, sigsetsize):
         else:
             raise einval()
         p.sigmask = mask & KEEP
+        sigs.mirror_mask(p)
         if p.pending & ~p.sigmask:
             p.sig_flag = True
     if oldp:
@@ -74,6 +75,7 @@ def sys_rt_sigsuspend(p, maskp, size):
         raise einval()
     old = p.sigmask
     p.sigmask = p.mem.u64(maskp) & KEEP
+    sigs.mirror_mask(p)
     try:
         _wait_for_signal(p)
     except sigs.GuestInterrupt:
@@ -82,7 +84,48 @@ def sys_rt_sigsuspend(p, maskp, size):
     sigs.deliver_pending(p, True, None, saved_mask=old)
     if p.sigmask != old and not p.shadow:
         p.sigmask = old
+        sigs.mirror_mask(p)
     return None
+
+
+def _sigtimedwait(p, setp, infop, tsp, size, ts_struct):
+    if size != 8:
+        raise einval()
+    want = p.mem.u64(setp) & KEEP
+    timeout = None
+    if tsp:
+        sec, nsec = ts_struct.unpack(p.mem.read(tsp, ts_struct.size))
+        if sec < 0 or not 0 <= nsec < 1_000_000_000:
+            raise einval()
+        timeout = sec + nsec / 1e9
+    for holder in (p, p.group.leader):                # already taken in by guise
+        ready = holder.pending & want
+        if ready:
+            sig = (ready & -ready).bit_length()
+            holder.pending &= ~sigs.bit(sig)
+            if infop:
+                p.mem.write(infop, sigs._siginfo(p, sig, holder.sig_codes.pop(sig, 0), 0))
+            return sig
+    host_set = [s for s in range(1, 65) if want & sigs.bit(s) and s in sigs._VALID]
+    with p.group.unlocked(p, interruptible=False):
+        info = hostsig.sigtimedwait(host_set, timeout) if timeout is not None else hostsig.sigwaitinfo(host_set)
+    if info is None:
+        raise OSError(11, "Resource temporarily unavailable")
+    if infop:
+        raw = struct.pack("<iii", info.si_signo, info.si_errno, info.si_code) + \
+            (bytes(4) if p.abi.bits == 64 else b"") + struct.pack("<iI", info.si_pid, info.si_uid)
+        p.mem.write(infop, raw.ljust(128, b"\0"))
+    return info.si_signo
+
+
+@syscall("rt_sigtimedwait", "ptr", "ptr", "ptr", "size")
+def sys_rt_sigtimedwait(p, setp, infop, tsp, size):
+    return _sigtimedwait(p, setp, infop, tsp, size, p.abi.timespec)
+
+
+@syscall("rt_sigtimedwait_time64", "ptr", "ptr", "ptr", "size")
+def sys_rt_sigtimedwait64(p, setp, infop, tsp, size):
+    return _sigtimedwait(p, setp, infop, tsp, size, p.abi.timespec64)
 
 
 @syscall("pause")
