@@ -59,7 +59,10 @@ class HostView(FileSystemView):
         os.chown(path, uid, gid, dir_fd=dirfd, follow_symlinks=follow)
 
     def utime(self, path, ns, dirfd=None, follow=True):
-        os.utime(path, ns=ns, dir_fd=dirfd, follow_symlinks=follow)
+        if ns is None:                       # now (os.utime refuses ns=None)
+            os.utime(path, dir_fd=dirfd, follow_symlinks=follow)
+        else:
+            os.utime(path, ns=ns, dir_fd=dirfd, follow_symlinks=follow)
 
     def truncate(self, path, length):
         os.truncate(path, length)

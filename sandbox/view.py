@@ -66,9 +66,13 @@ class FileSystemView(abc.ABC):
         (symlinks followed, as /proc/self/exe shows it)."""
         fd = self.open(path, os.O_RDONLY | os.O_CLOEXEC)
         st = os.fstat(fd)
-        if not (st.st_mode & 0o170000 == 0o100000):
+        try:
+            if not (st.st_mode & 0o170000 == 0o100000):
+                raise OSError(13, "Permission denied")
+            self.access(path, os.X_OK)           # as execve: an x bit, and no noexec mount
+        except OSError:
             os.close(fd)
-            raise OSError(13, "Permission denied")
+            raise
         return os.fdopen(fd, "rb"), self.fd_path(fd) or self.absolute(path)
 
     def unix_path(self, path: bytes) -> bytes:

@@ -11,7 +11,7 @@ import tarfile
 
 import pytest
 
-from conftest import BUSYBOX, assert_same, need, run_guise
+from conftest import BUSYBOX, assert_same, assert_same_effects, need, run_guise, twin_copies
 
 ARCHES = ["x86_64", "i386"]
 FIXED_TIME = 1_600_000_000
@@ -35,6 +35,12 @@ def tree(tmp_path):
             os.utime(os.path.join(root, name), (FIXED_TIME, FIXED_TIME), follow_symlinks=False)
     os.utime(tmp_path, (FIXED_TIME, FIXED_TIME))
     return tmp_path
+
+
+@pytest.fixture
+def twins(tree, tmp_path_factory):
+    """Two identical copies of ``tree``: one for the native run, one for guise."""
+    return twin_copies(tree, tmp_path_factory, FIXED_TIME)
 
 
 def bb(arch):
@@ -86,6 +92,20 @@ APPLETS = [
     ["cat", "/nonexistent"],
     ["true"],
     ["false"],
+    ["env"],                                                   # exactly the native environment
+    ["ls", "-li", "data.txt", "dir"],
+    ["stat", "-c", "%n %i %h %b %B %o %f %A %u %g %U %G", "data.txt", "link", "dir"],
+    ["stat", "-L", "-c", "%N %s %F", "link"],
+    ["date", "-u", "-d", "@-2147472000", "+%Y-%m-%d %T"],
+    ["sort", "-t", " ", "-k4,4n", "-k2,2r", "data.txt"],
+    ["grep", "-E", "-o", "[0-9]+$", "data.txt"],
+    ["hexdump", "-C", "csv.txt"],
+    ["diff", "-u", "words.txt", "csv.txt"],
+    ["tac", "words.txt"],
+    ["nl", "words.txt"],
+    ["paste", "-s", "-d", ",", "words.txt"],
+    ["sha1sum", "data.txt"],
+    ["cksum", "data.txt"],
 ]
 
 
@@ -105,6 +125,11 @@ SCRIPTS = [
     "i=0; while [ $i -lt 5 ]; do i=$((i+1)); done; echo $i; printf '%s\\n' done",
     "echo ${HOME:-none} ${UNSET:-default} ${#TEXT}; TEXT=abcdef; echo ${TEXT#ab} ${TEXT%ef}",
     "exit 7",
+    "exec 3>f3; echo to3 >&3; exec 3>&-; read l < f3; echo got $l; umask; umask 027; umask",
+    "cd dir/sub && echo ${PWD##*/} && cd - >/dev/null && echo ${PWD##*/}; cd /nonexistent",
+    "for f in *; do [ -L \"$f\" ] && echo link $f; [ -d \"$f\" ] && echo dir $f; done; echo ${#f}",
+    "printf '%s\\n' $((1<<62)) $((-7/2)) $((-7%3)) $((0x10)); echo $((1/0))",
+    "ulimit -v 100000; ulimit -v; ulimit -s 4096; ulimit -s; ulimit -n",
 ]
 
 
@@ -116,27 +141,66 @@ def test_sh_builtins(arch, script, tree):
 
 @pytest.mark.parametrize("arch", ARCHES)
 def test_tar_list_and_extract(arch, tree, tmp_path_factory):
-    archive = tree / "a.tar"
+    archive = tmp_path_factory.mktemp("archive") / "a.tar"
     with tarfile.open(archive, "w") as tf:
-        tf.add(tree / "dir", arcname="dir")
-        tf.add(tree / "data.txt", arcname="data.txt")
-    assert_same([bb(arch), "tar", "-tvf", "a.tar"], cwd=tree)
-    out = tmp_path_factory.mktemp("extract")
-    g = run_guise([bb(arch), "tar", "-xf", str(archive)], cwd=out)
-    assert g.status == 0, g.stderr
-    assert (out / "dir" / "sub" / "deep.txt").read_text() == "deep\n"
-    assert (out / "data.txt").read_text() == TEXT
+        for name in ("dir", "data.txt", "link", "words.txt"):
+            tf.add(tree / name, arcname=name)
+    assert_same([bb(arch), "tar", "-tvf", archive], cwd=tree)
+    native, guest = tmp_path_factory.mktemp("native"), tmp_path_factory.mktemp("guise")
+    assert_same_effects([bb(arch), "tar", "-xvf", archive], native, guest)
+    assert (guest / "dir" / "sub" / "deep.txt").read_text() == "deep\n"
+    assert (guest / "data.txt").read_text() == TEXT
+    assert os.readlink(guest / "link") == "data.txt"
+    assert os.stat(guest / "data.txt").st_mtime == FIXED_TIME
 
 
 @pytest.mark.parametrize("arch", ARCHES)
-def test_gzip_round_trip(arch, tree):
-    g = run_guise([bb(arch), "gzip", "-k", "data.txt"], cwd=tree)
-    assert g.status == 0, g.stderr
-    assert gzip.decompress((tree / "data.txt.gz").read_bytes()).decode() == TEXT
-    (tree / "data.txt").unlink()
-    g = run_guise([bb(arch), "gunzip", "data.txt.gz"], cwd=tree)
-    assert g.status == 0, g.stderr
-    assert (tree / "data.txt").read_text() == TEXT
+def test_tar_create(arch, twins):
+    assert_same_effects([bb(arch), "tar", "-cf", "t.tar", "dir", "data.txt", "link"], *twins)
+    assert_same([bb(arch), "tar", "-tvf", "t.tar"], cwd=twins[1])
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_gzip_round_trip(arch, twins, tree):
+    assert_same([bb(arch), "gzip", "-9", "-c", "data.txt"], cwd=tree)
+    assert_same_effects([bb(arch), "gzip", "-k", "data.txt"], *twins)
+    assert gzip.decompress((twins[1] / "data.txt.gz").read_bytes()).decode() == TEXT
+    for side in twins:
+        (side / "data.txt").unlink()
+    assert_same_effects([bb(arch), "gunzip", "-v", "data.txt.gz"], *twins)
+    assert (twins[1] / "data.txt").read_text() == TEXT
+    assert_same([bb(arch), "zcat", "missing.gz"], cwd=tree)
+
+
+# Applets that change the tree: run natively in one copy and under guise in another.
+CHANGES = [
+    ["cp", "-a", "dir", "link", "copy"],
+    ["cp", "-p", "link", "deref"],
+    ["mv", "data.txt", "dir/moved"],
+    ["rm", "-r", "dir", "link"],
+    ["rmdir", "dir/sub"],
+    ["ln", "-s", "data.txt", "l2"],
+    ["ln", "data.txt", "hard"],
+    ["mkdir", "-p", "-m", "700", "a/b/c"],
+    ["touch", "-d", "1901-12-14 00:00:00", "old", "data.txt"],
+    ["sh", "-c", "touch -d '1901-12-14 00:00:00' old; stat -c '%Y %y %n' old; ls -l --full-time old"],
+    ["touch", "-d", "2100-01-01 00:00:00", "future"],
+    ["touch", "-r", "csv.txt", "-h", "link"],
+    ["chmod", "-R", "go-rx", "dir"],
+    ["truncate", "-s", "5", "data.txt"],
+    ["dd", "if=data.txt", "of=out", "bs=7", "count=3", "seek=2", "status=none"],
+    ["split", "-l", "25", "data.txt", "part_"],
+    ["sed", "-i", "s/alpha/ALPHA/", "data.txt"],
+    ["install", "-m", "751", "words.txt", "dir/inst"],
+    ["mkfifo", "fifo"],
+    ["sh", "-c", "echo x >> data.txt; : > empty; umask 077; echo p > priv; ls -l priv empty"],
+]
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+@pytest.mark.parametrize("argv", CHANGES, ids=[" ".join(a)[:40] for a in CHANGES])
+def test_applet_changes(arch, argv, twins):
+    assert_same_effects([bb(arch)] + argv, *twins)
 
 
 # The processes issue: pipelines, $(…), subshells, traps, background jobs, xargs,
@@ -150,6 +214,8 @@ JOB_SCRIPTS = [
     'find /etc -maxdepth 1 -name "host*" -exec echo found {} \\; | sort',
     'cat <<EOT\nheredoc $((6 * 7))\nEOT\ncat <<"EOT"\nliteral $x\nEOT',
     'for f in data.txt words.txt; do wc -l < $f; done | sort -n | tail -1',
+    './data.txt; echo "status $?"; /etc/passwd; echo $?; ./dir; echo $?; ./nonexistent; echo $?',
+    'ulimit -v 16000; awk "BEGIN { s = \\"x\\"; while (1) s = s s }"; echo "status $?"',
 ]
 
 

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from conftest import assert_same, need, run_guise
+from conftest import assert_same, assert_same_effects, need, run_guise, twin_copies
 
 TEXT = "".join(f"{i:04d} {'even' if i % 2 == 0 else 'odd'} {i * i % 97}\n" for i in range(200))
 
@@ -16,8 +16,10 @@ TEXT = "".join(f"{i:04d} {'even' if i % 2 == 0 else 'odd'} {i * i % 97}\n" for i
 def files(tmp_path):
     (tmp_path / "t.txt").write_text(TEXT)
     (tmp_path / "w.txt").write_text("b\na\nc\na\n")
+    (tmp_path / "old.txt").write_text("before 1970\n")
     for name in ("t.txt", "w.txt"):
         os.utime(tmp_path / name, (1_500_000_000, 1_500_000_000))
+    os.utime(tmp_path / "old.txt", (-2_147_472_000, -2_147_472_000))
     return tmp_path
 
 
@@ -38,6 +40,16 @@ COREUTILS = [
     ["/bin/sed", "-E", "s/([0-9]+) (odd|even)/\\2:\\1/;20q", "t.txt"],
     ["/usr/bin/readlink", "/proc/self/exe"],
     ["/bin/cat", "/nonexistent"],
+    ["/usr/bin/stat", "t.txt", "old.txt"],                  # statx: birth time too
+    ["/usr/bin/stat", "-c", "%n %W %i %h %b %Y", "t.txt", "."],
+    ["/bin/ls", "-l", "--time-style=full-iso", "old.txt"],
+    ["/bin/cat", "/proc/self/comm"],
+    ["/usr/bin/env"],
+    ["/usr/bin/ionice"],
+    ["/usr/bin/sha256sum", "/usr/share/common-licenses/GPL-3"],
+    ["/usr/bin/wc", "-lwc", "/usr/share/common-licenses/GPL-3"],
+    ["/usr/bin/find", ".", "-printf", "%p %s %m %y %TY\\n"],
+    ["/usr/bin/sort", "-S", "4k", "-T", ".", "t.txt"],
 ]
 
 
@@ -67,6 +79,58 @@ def test_python3_modules(tmp_path):
     assert_same(["/usr/bin/python3", script])
 
 
+@pytest.fixture
+def twins(files, tmp_path_factory):
+    return twin_copies(files, tmp_path_factory, 1_500_000_000)
+
+
+def test_python3_files(twins):
+    """The os module over the file-system calls: stat family, times, links, fds, pread/pwrite."""
+    script = (
+        "import os, stat, time, errno\n"
+        "fd = os.open('n', os.O_CREAT | os.O_RDWR | os.O_EXCL, 0o640)\n"
+        "os.write(fd, b'hello world'); print(os.pread(fd, 5, 6)); os.pwrite(fd, b'W', 6)\n"
+        "os.ftruncate(fd, 8); os.fsync(fd); print(os.fstat(fd).st_size, open('n').read())\n"
+        "for name, flags in (('r', os.O_RDONLY), ('w', os.O_WRONLY), ('rw', os.O_RDWR)):\n"
+        "    f = os.open('t.txt', flags)\n"
+        "    print(name, stat.filemode(os.lstat(f'/proc/self/fd/{f}').st_mode), os.readlink(f'/proc/self/fd/{f}')[-5:])\n"
+        "    os.close(f)\n"
+        "os.utime('n', ns=(5, 123456789)); print(os.stat('n').st_mtime_ns)\n"
+        "os.utime('n'); print(time.time() - os.stat('n').st_mtime < 60)\n"
+        "os.utime(fd, (7, 8)); print(os.fstat(fd).st_mtime)\n"
+        "os.utime('n', (-100, -200)); print(os.stat('n').st_atime, os.stat('n').st_mtime)\n"
+        "os.symlink('n', 'sl'); os.link('n', 'hl'); print(os.stat('hl').st_nlink, os.readlink('sl'))\n"
+        "print(sorted((e.name, e.is_dir(), e.is_symlink()) for e in os.scandir('.')))\n"
+        "os.mkdir('d', 0o700); os.rename('d', 'd2'); print(oct(os.stat('d2').st_mode))\n"
+        "for f in (lambda: os.open('nope', 0), lambda: os.mkdir('d2'), lambda: os.rmdir('t.txt'),\n"
+        "          lambda: os.readlink('n'), lambda: os.execv('t.txt', ['t.txt'])):\n"
+        "    try: f()\n"
+        "    except OSError as e: print(errno.errorcode[e.errno])\n")
+    assert_same_effects(["/usr/bin/python3", "-c", script], *twins)
+
+
+def test_python3_process_calls(files):
+    """Limits of the guest's own address space, memfds, scheduling, inode flags, fd listing."""
+    script = (
+        "import os, resource, fcntl\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30)); print(resource.getrlimit(resource.RLIMIT_AS))\n"
+        "try: x = bytearray(2 << 30)\n"
+        "except MemoryError: print('MemoryError')\n"
+        "y = bytearray(64 << 20); print(len(y))\n"
+        "resource.setrlimit(resource.RLIMIT_STACK, (1 << 20, resource.RLIM_INFINITY))\n"
+        "print(resource.getrlimit(resource.RLIMIT_STACK))\n"
+        "fd = os.memfd_create('m', os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING); os.write(fd, b'abc')\n"
+        "fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_WRITE)\n"
+        "print(os.readlink(f'/proc/self/fd/{fd}'), os.pread(fd, 3, 0), fcntl.fcntl(fd, fcntl.F_GET_SEALS))\n"
+        "print(os.listdir('/proc/self/fd'))\n"
+        "print(os.sched_getscheduler(0), os.sched_get_priority_max(os.SCHED_FIFO), os.sched_get_priority_min(os.SCHED_RR), os.sched_rr_get_interval(0) >= 0)\n"
+        "for f in (lambda: os.write(fd, b'x'), lambda: os.memfd_create('n' * 300), lambda: os.sched_get_priority_max(77)):\n"
+        "    try: f()\n"
+        "    except OSError as e: print(e)\n")
+    assert_same(["/usr/bin/python3", "-c", script], cwd=files)
+    assert_same(["/usr/bin/lsattr", "t.txt"], cwd=files)
+
+
 def test_python3_error_exit():
     g = assert_same(["/usr/bin/python3", "-c", "import sys; print('out'); sys.exit('fatal')"])
     assert g.status == 1
@@ -78,6 +142,16 @@ def test_perl():
                  'my %h = map { $_ => length } qw(alpha be gamma); '
                  'print join(",", map {"$_=$h{$_}"} sort keys %h), "\\n"; '
                  'printf("%.5f %s\\n", sqrt(2), scalar reverse "guise");'])
+
+
+def test_perl_files(twins):
+    need("/usr/bin/perl", "perl is installed by `make deps-test`")
+    assert_same_effects(["/usr/bin/perl", "-le",
+                 "opendir(D, '.'); print join(' ', sort grep { !/^\\./ } readdir D); "
+                 "print join(' ', (stat 't.txt')[7, 9]), ' ', (stat 'old.txt')[9]; "
+                 "mkdir 'pd'; rename 'pd', 'pe'; print -d 'pe' ? 'dir' : 'none'; "
+                 "utime 1, 2, 't.txt'; print((stat 't.txt')[9]); symlink 't.txt', 'l'; print readlink 'l'; "
+                 "open(F, '<', 'w.txt'); my @l = <F>; print scalar(@l); exit 3"], *twins)
 
 
 def test_proc_self_describes_guest():
@@ -92,3 +166,10 @@ def test_proc_self_describes_guest():
     assert g.status == 0
     g = run_guise(["/bin/cat", "/proc/self/cmdline"])
     assert g.stdout == b"/bin/cat\0/proc/self/cmdline\0"
+    # the task is named after the guest program, as after an execve
+    g = run_guise(["/bin/grep", "-E", "^(Name|State):", "/proc/self/status"])
+    assert g.stdout.startswith(b"Name:\tgrep\n"), g.stdout
+    g = run_guise(["/usr/bin/python3", "-c", "import ctypes; b = ctypes.create_string_buffer(16); "
+                   "l = ctypes.CDLL(None); l.prctl(15, b'renamed', 0, 0, 0); l.prctl(16, b, 0, 0, 0); "
+                   "print(b.value.decode(), open('/proc/self/comm').read().strip())"])
+    assert g.stdout == b"renamed renamed\n", g.stderr

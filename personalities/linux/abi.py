@@ -29,6 +29,11 @@ def _ns(t: float, ns: int) -> tuple[int, int]:
     return ns // 1_000_000_000, ns % 1_000_000_000
 
 
+def _ns32(t: float, ns: int) -> tuple[int, int]:
+    """i386 stat fields are unsigned longs: the kernel stores the low 32 bits of the seconds."""
+    return (ns // 1_000_000_000) & 0xFFFFFFFF, ns % 1_000_000_000
+
+
 class Abi:
     name: str
     bits: int
@@ -62,7 +67,7 @@ class X86_64(Abi):
     result_reg = "rax"
     numbers = numbers.X86_64
     platform = b"x86_64"
-    _stat = struct.Struct("<QQQIIIIQqqqQQQQQQqqq")
+    _stat = struct.Struct("<QQQIIIIQqqqqQqQqQqqq")     # seconds signed: times before 1970
 
     def pack_stat(self, st: os.stat_result) -> bytes:
         return self._stat.pack(st.st_dev, st.st_ino, st.st_nlink, st.st_mode, st.st_uid,
@@ -85,8 +90,8 @@ class I386(Abi):
     def pack_stat64(self, st: os.stat_result) -> bytes:
         return self._stat64.pack(st.st_dev, b"", st.st_ino & 0xFFFFFFFF, st.st_mode, st.st_nlink,
                                  st.st_uid, st.st_gid, st.st_rdev, b"", st.st_size, st.st_blksize,
-                                 st.st_blocks, *_ns(0, st.st_atime_ns), *_ns(0, st.st_mtime_ns),
-                                 *_ns(0, st.st_ctime_ns), st.st_ino)
+                                 st.st_blocks, *_ns32(0, st.st_atime_ns), *_ns32(0, st.st_mtime_ns),
+                                 *_ns32(0, st.st_ctime_ns), st.st_ino)
 
     def pack_stat(self, st: os.stat_result) -> bytes:
         """The old 32-bit struct stat: EOVERFLOW where a field does not fit, like Linux."""
@@ -95,8 +100,8 @@ class I386(Abi):
         return self._stat.pack(st.st_dev & 0xFFFFFFFF, st.st_ino, st.st_mode & 0xFFFF,
                                min(st.st_nlink, 0xFFFF), st.st_uid & 0xFFFF, st.st_gid & 0xFFFF,
                                st.st_rdev & 0xFFFFFFFF, st.st_size, st.st_blksize, st.st_blocks,
-                               *_ns(0, st.st_atime_ns), *_ns(0, st.st_mtime_ns),
-                               *_ns(0, st.st_ctime_ns), 0, 0)
+                               *_ns32(0, st.st_atime_ns), *_ns32(0, st.st_mtime_ns),
+                               *_ns32(0, st.st_ctime_ns), 0, 0)
 
 
 ABIS = {"x86_64": X86_64(), "i386": I386()}

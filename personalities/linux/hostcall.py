@@ -63,3 +63,26 @@ def futex(addr: int, op: int, val: int, timeout_ns: int | None, addr2: int, val3
     if r < 0:
         raise _err()
     return r
+
+
+PR_SET_NAME, PR_GET_NAME = 15, 16
+
+
+def set_comm(name: bytes) -> None:
+    """Name the calling host thread (/proc/self/comm, ps): the guest process is this host
+    process, so the kernel's own procfs then shows the guest's name, not the emulator's."""
+    _libc.prctl(PR_SET_NAME, ctypes.c_char_p(bytes(name[:15])), 0, 0, 0)
+
+
+def get_comm() -> bytes:
+    out = ctypes.create_string_buffer(16)
+    _libc.prctl(PR_GET_NAME, out, 0, 0, 0)
+    return out.value
+
+
+def syscall(nr: int, *args: int) -> int:
+    """A host (x86-64) system call with integer arguments; OSError on failure."""
+    r = _libc.syscall(ctypes.c_long(nr), *[ctypes.c_long(a) for a in args])
+    if r < 0:
+        raise _err()
+    return r

@@ -45,6 +45,11 @@ def _piece(v: Vma, lo: int, hi: int, **changes) -> Vma:
 
 
 class AddressSpace:
+    # The guest's RLIMIT_AS, enforced here rather than on the host process (whose own
+    # address space is the emulator's).  Class-wide: one guest process per host process,
+    # and the limit outlives execve as on Linux.
+    as_limit: int | None = None
+
     def __init__(self, cpu, bits: int):
         self.cpu = cpu                  # the first thread's CPU (it also reads/writes for us)
         self.cpus = [cpu]               # every thread's CPU maps the same host memory
@@ -107,6 +112,10 @@ class AddressSpace:
         of that file at ``offset``.
         """
         end = start + size
+        if self.as_limit is not None:
+            replaced = sum(min(v.end, end) - max(v.start, start) for v in self.overlaps(start, end))
+            if self.mapped_bytes - replaced + size > self.as_limit:
+                raise OSError(12, "Cannot allocate memory")
         self.unmap(start, size)
         if fd is None:
             host = hostmem.alloc(size, shared)

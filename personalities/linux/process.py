@@ -305,6 +305,7 @@ class LinuxProcess:
         self.cpu.set_reg(sp_reg, sp)
         self.cpu.set_reg("rdx" if self.abi.bits == 64 else "edx", 0)
         self.pc = entry
+        hostcall.set_comm(os.path.basename(path))     # as Linux names a task after exec
 
     def _map_stack(self, executable: bool) -> None:
         prot = PROT_READ | PROT_WRITE | (PROT_EXEC if executable else 0)
@@ -378,6 +379,7 @@ class LinuxProcess:
         """
         from loader import script
         from . import procfs
+        given = path
         if path.startswith(b"/proc/"):
             path = procfs.stat_target(self, path)
         try:
@@ -401,6 +403,7 @@ class LinuxProcess:
             new.exec(path, argv, envp, image=image)
         except ExecError as e:
             raise OSError(e.errno, os.strerror(e.errno)) from None
+        hostcall.set_comm(os.path.basename(given))     # a script's name, not its interpreter's
         for fd in sorted(self.fds.cloexec):
             self.fds.close(fd)
         return new

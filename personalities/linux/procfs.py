@@ -67,13 +67,23 @@ def contents(p, rest: bytes) -> bytes | None:
 
 
 def _fd_dir(p) -> int:
-    """A real directory of symlinks named by guest fd, so getdents/readlink work on it."""
-    d = tempfile.mkdtemp(prefix="guise-fd-")
-    p.cleanup.append(lambda: shutil.rmtree(d, ignore_errors=True))
-    for fd, host in p.fds.items():
-        os.symlink(p.fs_path_of_fd(host) or b"?", os.path.join(d.encode(), str(fd).encode()))
+    """A real directory of symlinks named by guest fd, so getdents/readlink work on it.
+
+    Linux lists fds in ascending order; a tmpfs lists entries newest first (or, on
+    some kernels, oldest first), so the links are made in the order that reads back
+    ascending where the host allows it."""
+    shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+    links = [(str(fd).encode(), p.fs_path_of_fd(host) or b"?") for fd, host in p.fds.items()]
     # the descriptor about to be returned lists itself too, as on Linux
-    os.symlink(f"/proc/{p.pid}/fd", os.path.join(d, str(p.fds.next_free())))
+    links.append((str(p.fds.next_free()).encode(), b"/proc/%d/fd" % p.pid))
+    links.sort(key=lambda link: int(link[0]))
+    for order in (links[::-1], links):
+        d = tempfile.mkdtemp(prefix="guise-fd-", dir=shm)
+        p.cleanup.append(lambda d=d: shutil.rmtree(d, ignore_errors=True))
+        for name, target in order:
+            os.symlink(target, os.path.join(d.encode(), name))
+        if os.listdir(d.encode()) == [name for name, _ in links]:
+            break
     return os.open(d, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
 
 
@@ -117,3 +127,13 @@ def stat_target(p, path: bytes) -> bytes:
     if host is not None:
         return f"/proc/self/fd/{host}".encode()
     return readlink(p, path) or path
+
+
+def lstat_target(p, path: bytes) -> bytes:
+    """For stat-like calls that do not follow the last link: /proc/self/fd/N is the
+    host's own link for the guest's descriptor (its mode shows how it was opened)."""
+    rest = _own(p, path)
+    if rest is None:
+        return path
+    host = _guest_fd(p, rest)
+    return f"/proc/self/fd/{host}".encode() if host is not None else path

@@ -42,6 +42,20 @@ def sys_creat(p, pth, mode):
     return do_open(p, None, path(p, pth), os.O_CREAT | os.O_WRONLY | os.O_TRUNC, mode)
 
 
+MFD_CLOEXEC = 1
+
+
+@syscall("memfd_create", "str", "hex")
+def sys_memfd_create(p, name, flags):
+    """The host's own memfd (sealing, hugetlb and exec flags are the host kernel's to judge)."""
+    try:
+        raw = p.mem.cstr(name, 250)
+    except OSError as e:
+        raise (einval() if e.errno == 36 else e) from None
+    host = os.memfd_create(os.fsdecode(raw), (flags & 0xFFFFFFFF) | MFD_CLOEXEC)
+    return p.fds.add(host, cloexec=bool(flags & MFD_CLOEXEC))
+
+
 @syscall("close", "fd")
 def sys_close(p, fd):
     p.fds.close(s32(fd))
@@ -364,12 +378,19 @@ IOCTLS = {
     0x5421: ("FIONBIO", 4, "w"), 0x5452: ("FIOASYNC", 4, "w"), 0x5429: ("TIOCGSID", 4, "r"),
     0x540B: ("TCFLSH", 0, "i"), 0x5409: ("TCSBRK", 0, "i"), 0x540A: ("TCXONC", 0, "i"),
     0x80045430: ("TIOCGPTN", 4, "r"), 0x5425: ("TCGETS2", 44, "r"),
+    # inode flags (lsattr/chattr) and generation: an int, though the request is sized as a long
+    0x80086601: ("FS_IOC_GETFLAGS", 4, "r"), 0x40086602: ("FS_IOC_SETFLAGS", 4, "w"),
+    0x80087601: ("FS_IOC_GETVERSION", 4, "r"),
+    0x80046601: ("FS_IOC32_GETFLAGS", 4, "r"), 0x40046602: ("FS_IOC32_SETFLAGS", 4, "w"),
+    0x80047601: ("FS_IOC32_GETVERSION", 4, "r"),
 }
+# i386 requests whose size field names a 32-bit long: the host (x86-64) kernel's own number
+IOCTL_HOST = {0x80046601: 0x80086601, 0x40046602: 0x40086602, 0x80047601: 0x80087601}
 FIONCLEX, FIOCLEX = 0x5450, 0x5451
 
 
 @syscall("ioctl", "fd", "hex", "hex", level="partial",
-         note="terminal (TCGETS/TCSETS*, TIOCGWINSZ, TIOCGPGRP…), FIONREAD, FIONBIO, FIOCLEX; others ENOTTY")
+         note="terminal (TCGETS/TCSETS*, TIOCGWINSZ, TIOCGPGRP…), FIONREAD, FIONBIO, FIOCLEX, FS_IOC_*FLAGS; others ENOTTY")
 def sys_ioctl(p, fd, req, arg):
     fd, req = s32(fd), req & 0xFFFFFFFF
     h = p.fds.get(fd)
@@ -384,6 +405,7 @@ def sys_ioctl(p, fd, req, arg):
         p.unimpl["ioctl:" + hex(req)] += 1
         raise OSError(25, "Inappropriate ioctl for device")
     _name, size, direction = known
+    req = IOCTL_HOST.get(req, req)
     if direction == "i":
         return hostfcntl.ioctl(h, req, arg & 0xFFFFFFFF)
     buf = bytearray(p.mem.read(arg, size)) if "w" in direction else bytearray(size)

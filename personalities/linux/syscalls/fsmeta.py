@@ -22,8 +22,8 @@ def _stat(p, dfd, pth: bytes, follow: bool, flags: int = 0) -> os.stat_result:
         if flags & AT_EMPTY_PATH:
             return os.fstat(dfd) if dfd is not None else p.fs.stat(b".")
         raise FileNotFoundError(2, "No such file or directory")
-    if follow and pth.startswith(b"/proc/"):
-        pth = procfs.stat_target(p, pth)
+    if pth.startswith(b"/proc/"):
+        pth = procfs.stat_target(p, pth) if follow else procfs.lstat_target(p, pth)
     return p.fs.stat(pth, dfd, follow)
 
 
@@ -82,29 +82,47 @@ def sys_fstatat64(p, dfd, pth, buf, flags):
     return _fstatat(p, dfd, pth, buf, flags, p.abi.pack_stat64)
 
 
-STATX = struct.Struct("<IIQIIIHHQQQQqIiqIiqIiqIiIIIIQII")
-STATX_BASIC_STATS = 0x7FF
-STATX_MNT_ID = 0x1000
+SYS_statx_host = 332
+O_PATH = 0o10000000
+STATX_RESERVED = 0x80000000
+AT_STATX_SYNC_TYPE = 0x6000
 
 
-def pack_statx(st: os.stat_result) -> bytes:
-    def ts(ns):
-        return ns // 1_000_000_000, ns % 1_000_000_000, 0
-    body = STATX.pack(STATX_BASIC_STATS, st.st_blksize, 0, st.st_nlink, st.st_uid, st.st_gid,
-                      st.st_mode, 0, st.st_ino, st.st_size, st.st_blocks, 0,
-                      *ts(st.st_atime_ns), 0, 0, 0, *ts(st.st_ctime_ns), *ts(st.st_mtime_ns),
-                      os.major(st.st_rdev), os.minor(st.st_rdev), os.major(st.st_dev),
-                      os.minor(st.st_dev), 0, 0, 0)
-    return body + bytes(256 - len(body))
-
-
-@syscall("statx", "dirfd", "path", "hex", "hex", "ptr", level="partial",
-         note="no birth time (STATX_BTIME never set)")
+@syscall("statx", "dirfd", "path", "hex", "hex", "ptr")
 def sys_statx(p, dfd, pth, flags, mask, buf):
+    """The host kernel's own statx (birth time, mount id, attributes) on an O_PATH
+    descriptor that the sandbox opened for the guest path."""
     flags = s32(flags)
-    st = _stat(p, dirfd(p, dfd), path(p, pth), not flags & AT_SYMLINK_NOFOLLOW, flags)
-    p.mem.write(buf, pack_statx(st))
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800 | AT_STATX_SYNC_TYPE) \
+            or flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE or mask & STATX_RESERVED:
+        raise einval()
+    d, pth = dirfd(p, dfd), path(p, pth)
+    follow = not flags & AT_SYMLINK_NOFOLLOW
+    if not pth and flags & AT_EMPTY_PATH and d is not None:
+        p.mem.write(buf, _host_statx(d, flags, mask))
+        return 0
+    if not pth:
+        if not flags & AT_EMPTY_PATH:
+            raise FileNotFoundError(2, "No such file or directory")
+        pth = b"."
+    if pth.startswith(b"/proc/"):
+        pth = procfs.stat_target(p, pth) if follow else procfs.lstat_target(p, pth)
+    h = p.fs.open(pth, O_PATH | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW), dirfd=d)
+    try:
+        p.mem.write(buf, _host_statx(h, flags, mask))
+    finally:
+        os.close(h)
     return 0
+
+
+def _host_statx(h: int, flags: int, mask: int) -> bytes:
+    out = ctypes.create_string_buffer(256)
+    r = _libc.syscall(SYS_statx_host, h, b"", AT_EMPTY_PATH | (flags & AT_STATX_SYNC_TYPE),
+                      ctypes.c_uint(mask & 0xFFFFFFFF), out)
+    if r < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+    return out.raw
 
 
 # -- directories ------------------------------------------------------------------
@@ -409,10 +427,13 @@ def _utimens(p, dfd, pth, times_addr, flags, ts_struct):
     else:
         raw = p.mem.read(times_addr, 2 * ts_struct.size)
         pairs = [ts_struct.unpack_from(raw, i * ts_struct.size) for i in range(2)]
-        if all(n == UTIME_OMIT for _, n in pairs):
-            return 0
         if any(n not in (UTIME_NOW, UTIME_OMIT) and not 0 <= n < 1_000_000_000 for _, n in pairs):
             raise einval()
+        if all(n == UTIME_OMIT for _, n in pairs):
+            return 0
+    if times_addr and all(n == UTIME_NOW for _, n in pairs):
+        ns = None                   # as NULL: the file's writer may do this, not only its owner
+    elif times_addr:
         cur = None
         import time as _t
         now = _t.time_ns()

@@ -6,7 +6,9 @@ import os
 import resource
 import struct
 
+from .. import hostcall
 from ..abi import s32
+from ..mm import AddressSpace
 from .decl import syscall
 from .util import einval
 
@@ -170,35 +172,72 @@ def _from_guest_limit(v: int, bits: int) -> int:
     return resource.RLIM_INFINITY if v == (1 << bits) - 1 else v
 
 
-@syscall("prlimit64", "int", "int", "ptr", "ptr")
+# Limits on the address space belong to the guest, not to the emulator hosting it (a
+# guest's `ulimit -v` must not starve the host's allocations): kept here, enforced by
+# the AddressSpace.  Module state: one guest process per host process, kept across
+# execve and copied by fork, as Linux keeps rlimits.
+_GUEST_ONLY = (resource.RLIMIT_DATA, resource.RLIMIT_STACK, resource.RLIMIT_AS)
+_guest_limits: dict[int, tuple[int, int]] = {}
+
+
+def get_limit(res: int) -> tuple[int, int]:
+    if res in _guest_limits:
+        return _guest_limits[res]
+    try:
+        return resource.getrlimit(res)
+    except ValueError:
+        raise einval() from None
+
+
+def _set_limit(res: int, soft: int, hard: int) -> None:
+    def order(v):
+        return float("inf") if v == resource.RLIM_INFINITY else v
+    if order(soft) > order(hard):
+        raise einval()
+    if res not in _GUEST_ONLY:
+        try:
+            resource.setrlimit(res, (soft, hard))
+        except ValueError:
+            raise einval() from None
+        return
+    if order(hard) > order(get_limit(res)[1]) and os.geteuid() != 0:
+        raise OSError(1, "Operation not permitted")
+    _guest_limits[res] = (soft, hard)
+    if res == resource.RLIMIT_AS:
+        AddressSpace.as_limit = None if soft == resource.RLIM_INFINITY else soft
+
+
+@syscall("prlimit64", "int", "int", "ptr", "ptr", level="partial",
+         note="RLIMIT_AS bounds guest mappings; RLIMIT_DATA/STACK are kept for the guest, not enforced")
 def sys_prlimit64(p, pid, res, new, old):
     pid, res = s32(pid), s32(res)
     if pid not in (0, p.pid):
         raise OSError(1, "Operation not permitted")
     st = struct.Struct("<QQ")
-    if old:
-        cur = resource.getrlimit(res)
-        p.mem.write(old, st.pack(*(_to_guest_limit(v, 64) for v in cur)))
+    cur = get_limit(res)
     if new:
         soft, hard = st.unpack(p.mem.read(new, 16))
-        resource.setrlimit(res, (_from_guest_limit(soft, 64), _from_guest_limit(hard, 64)))
+        _set_limit(res, _from_guest_limit(soft, 64), _from_guest_limit(hard, 64))
+    if old:
+        p.mem.write(old, st.pack(*(_to_guest_limit(v, 64) for v in cur)))
     return 0
 
 
 @syscall(("getrlimit", "ugetrlimit"), "int", "ptr")
 def sys_getrlimit(p, res, buf):
     bits = p.abi.bits
-    cur = resource.getrlimit(s32(res))
+    cur = get_limit(s32(res))
     p.mem.write(buf, _rlimit_struct(p, False).pack(*(_to_guest_limit(v, bits) for v in cur)))
     return 0
 
 
-@syscall("setrlimit", "int", "ptr")
+@syscall("setrlimit", "int", "ptr", level="partial",
+         note="RLIMIT_AS bounds guest mappings; RLIMIT_DATA/STACK are kept for the guest, not enforced")
 def sys_setrlimit(p, res, buf):
     st = _rlimit_struct(p, False)
     soft, hard = st.unpack(p.mem.read(buf, st.size))
     bits = p.abi.bits
-    resource.setrlimit(s32(res), (_from_guest_limit(soft, bits), _from_guest_limit(hard, bits)))
+    _set_limit(s32(res), _from_guest_limit(soft, bits), _from_guest_limit(hard, bits))
     return 0
 
 
@@ -225,11 +264,10 @@ PR_SET_NAME, PR_GET_NAME, PR_GET_SECCOMP, PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRI
 def sys_prctl(p, option, a2, a3, a4, a5):
     option = s32(option)
     if option == PR_SET_NAME:
-        p.comm = p.mem.read(a2, 16).split(b"\0", 1)[0][:15]
+        hostcall.set_comm(p.mem.read(a2, 16).split(b"\0", 1)[0])
         return 0
     if option == PR_GET_NAME:
-        name = getattr(p, "comm", os.path.basename(p.exe)[:15])
-        p.mem.write(a2, name + b"\0")
+        p.mem.write(a2, hostcall.get_comm() + b"\0")
         return 0
     if option == PR_GET_DUMPABLE:
         return 1
@@ -294,8 +332,32 @@ def sys_sched_getparam(p, pid, param):
     return 0
 
 
-@syscall(("sched_get_priority_max", "sched_get_priority_min"), "int")
-def sys_sched_prio(p, policy):
+@syscall("sched_get_priority_max", "int")
+def sys_sched_get_priority_max(p, policy):
+    return os.sched_get_priority_max(s32(policy))       # 99 for FIFO/RR, 0 for the others
+
+
+@syscall("sched_get_priority_min", "int")
+def sys_sched_get_priority_min(p, policy):
+    return os.sched_get_priority_min(s32(policy))
+
+
+@syscall("sched_rr_get_interval", "int", "ptr")
+def sys_sched_rr_get_interval(p, pid, tp):
+    return _rr_interval(p, pid, tp, p.abi.timespec)
+
+
+@syscall("sched_rr_get_interval_time64", "int", "ptr")
+def sys_sched_rr_get_interval64(p, pid, tp):
+    return _rr_interval(p, pid, tp, p.abi.timespec64)
+
+
+def _rr_interval(p, pid, tp, ts):
+    pid = s32(pid)
+    if pid < 0:
+        raise einval()
+    ns = round(os.sched_rr_get_interval(pid) * 1e9)     # a guest pid is a host pid
+    p.mem.write(tp, ts.pack(ns // 1_000_000_000, ns % 1_000_000_000))
     return 0
 
 
@@ -308,3 +370,17 @@ def sys_getpriority(p, which, who):
 def sys_setpriority(p, which, who, prio):
     os.setpriority(s32(which), s32(who), s32(prio))
     return 0
+
+
+@syscall("ioprio_get", "int", "int")
+def sys_ioprio_get(p, which, who):
+    """The host's: a guest process is a host process (and its threads host threads)."""
+    return hostcall.syscall(SYS_ioprio_get_host, s32(which), s32(who))
+
+
+@syscall("ioprio_set", "int", "int", "hex")
+def sys_ioprio_set(p, which, who, ioprio):
+    return hostcall.syscall(SYS_ioprio_set_host, s32(which), s32(who), s32(ioprio))
+
+
+SYS_ioprio_set_host, SYS_ioprio_get_host = 251, 252
