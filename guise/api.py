@@ -17,11 +17,11 @@ class GuiseError(Exception):
         self.status = status
 
 
-def find_program(fs, prog: str) -> bytes:
-    """Like execvp: a name without '/' is searched on PATH inside the guest's view."""
+def find_program(fs, prog: str, search: Optional[str] = None) -> bytes:
+    """Like execvp: a name without '/' is searched on the guest's PATH inside its view."""
     if "/" in prog:
         return os.fsencode(prog)
-    for d in os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin").split(":"):
+    for d in (search or "/usr/local/bin:/usr/bin:/bin").split(":"):
         cand = os.fsencode(os.path.join(d or ".", prog))
         try:
             st = fs.stat(cand)
@@ -58,27 +58,44 @@ def inspect(prog: str, fs=None):
     """Load ``prog`` and return (image, personality or None)."""
     from personalities import choose
     fs = fs or sandbox.default_view()
-    image = open_image(fs, find_program(fs, prog))
+    image = open_image(fs, find_program(fs, prog, os.environ.get("PATH")))
     return image, choose(image)
 
 
-def start(argv: Sequence[str], env: Optional[dict] = None, *, fs=None, tracer=None,
+def guest_env(jail=None) -> dict:
+    """The environment a guest starts with: the caller's, or for an untrusted jail
+    a minimal one (nothing of the host's secrets), then the jail's ``--env``."""
+    if jail is None:
+        return dict(os.environ)
+    cfg = jail.config
+    if cfg.untrusted:
+        env = {k: os.environ[k] for k in ("TERM", "LANG", "LC_ALL") if k in os.environ}
+        env.update(PATH="/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", HOME="/")
+    else:
+        env = dict(os.environ)
+    env.update(cfg.env)
+    return env
+
+
+def start(argv: Sequence[str], env: Optional[dict] = None, *, fs=None, jail=None, tracer=None,
           count_instructions: bool = False):
-    """Build the guest process for ``argv`` without running it."""
+    """Build the guest process for ``argv`` without running it.  ``jail`` (from
+    ``sandbox.build_jail``) confines it; else ``fs`` or the host's own view."""
     from personalities import choose
     from personalities.linux.process import ExecError
-    fs = fs or sandbox.default_view()
-    path, gargv = resolve_script(fs, find_program(fs, argv[0]), [os.fsencode(a) for a in argv])
+    fs = jail.fs if jail is not None else (fs or sandbox.default_view())
+    env = guest_env(jail) if env is None else env
+    path, gargv = resolve_script(fs, find_program(fs, argv[0], env.get("PATH")),
+                                 [os.fsencode(a) for a in argv])
     image = open_image(fs, path)
     pers = choose(image)
     if pers is None:
         raise GuiseError(f"{argv[0]}: no personality runs {image.format}/{image.arch} programs",
                          exitcodes.CANNOT_EXECUTE)
-    env = os.environ if env is None else env
     envp = [os.fsencode(k) + b"=" + os.fsencode(v) for k, v in env.items()]
     try:
         return pers.start(image, path, gargv, envp, fs, tracer=tracer,
-                          count_instructions=count_instructions)
+                          count_instructions=count_instructions, jail=jail)
     except ExecError as e:
         raise GuiseError(str(e), e.status) from None
 

@@ -31,12 +31,67 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--stats", action="store_true", help="print a summary at exit: syscalls by name, unimplemented ones, time")
     run.add_argument("--count-instructions", action="store_true", help="count executed instructions (slow)")
     run.add_argument("-v", "--verbose", action="store_true", help="say why the guest stopped when it died by a fault")
+    add_jail_options(run)
     run.add_argument("prog", metavar="PROG", help="the program: a path, or a name looked up on PATH")
     run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="arguments for PROG")
 
     info = sub.add_parser("info", help="describe an executable and the personality that would run it")
     info.add_argument("prog", metavar="PROG")
     return ap
+
+
+def add_jail_options(ap: argparse.ArgumentParser) -> None:
+    j = ap.add_argument_group("jail", "confine the program (any of these makes a jail; see README)")
+    j.add_argument("--root", metavar="DIR[:ro|:rw]",
+                   help="show host directory DIR as / (':ro' read-only; ':rw' stays writable under --untrusted)")
+    j.add_argument("--overlay", action="store_true",
+                   help="copy-on-write over the root: the guest writes anywhere, the root is never modified")
+    j.add_argument("--bind", action="append", default=[], metavar="HOST:GUEST[:ro]",
+                   help="show host directory or file HOST at guest path GUEST")
+    j.add_argument("--tmpfs", action="append", default=[], metavar="GUEST",
+                   help="a private empty directory at GUEST, removed at exit")
+    j.add_argument("--cwd", metavar="GUEST", help="the guest's working directory (default: / in a --root jail)")
+    j.add_argument("--env", action="append", default=[], metavar="K=V", help="set a guest environment variable")
+    j.add_argument("--hostname", metavar="H", help="the host name the guest sees (uname -n)")
+    j.add_argument("--untrusted", action="store_true",
+                   help="profile for hostile code: overlay root, no network, dangerous syscalls refused, limits")
+    j.add_argument("--net", choices=("none", "loopback", "host"), help="network policy (default host; none when --untrusted)")
+    j.add_argument("--limit", metavar="SPEC", default="",
+                   help="cpu=10s,mem=256M,files=64,procs=16,disk=50M,output=1M,time=60s (whole jail)")
+    j.add_argument("--audit", metavar="FILE.jsonl", help="record denied operations, opens, execs, connects and limit hits")
+    j.add_argument("--audit-summary", action="store_true", help="print a summary of the audit at exit")
+
+
+def jail_config(args):
+    """A JailConfig from ``guise run`` options, or None when none asks for a jail."""
+    from sandbox.jail import Bind, JailConfig
+    wanted = (args.root, args.overlay, args.bind, args.tmpfs, args.cwd, args.hostname, args.untrusted,
+              args.net, args.limit, args.audit)
+    if not any(wanted) and not args.env:
+        return None
+    cfg = JailConfig()
+    if args.root:
+        cfg.set_root(args.root)
+    elif any(wanted):
+        cfg.root = "/"                       # a jail over the host root (e.g. only --limit or --net)
+    cfg.overlay = args.overlay
+    cfg.binds = [Bind.parse(b) for b in args.bind]
+    cfg.tmpfs = list(args.tmpfs)
+    cfg.cwd = args.cwd
+    for kv in args.env:
+        k, eq, v = kv.partition("=")
+        if not eq or not k:
+            raise GuiseError(f"--env {kv}: expected K=V", exitcodes.USAGE)
+        cfg.env[k] = v
+    cfg.hostname = args.hostname
+    cfg.net = args.net or "host"
+    cfg.limits = args.limit
+    cfg.audit = args.audit
+    if args.untrusted:
+        cfg.apply_untrusted(net_given=args.net is not None)
+    if cfg.root is not None and os.path.realpath(cfg.root) == "/" and cfg.cwd is None:
+        cfg.cwd = os.getcwd()                # the host root shown as /: stay where the user is
+    return cfg if cfg.jailed else None
 
 
 # guise's own messages go to a copy of the original stderr, so that a guest
@@ -68,6 +123,38 @@ def _restore_default_signals() -> None:
 
 
 def cmd_run(args) -> int:
+    return run_program(args, [args.prog] + args.args, jail_config(args), env=_plain_env(args))
+
+
+def _plain_env(args):
+    """`--env` without a jail only adds to the caller's environment."""
+    if not args.env or jail_config(args) is not None:
+        return None
+    env = dict(os.environ)
+    env.update(kv.partition("=")[::2] for kv in args.env)
+    return env
+
+
+def run_program(args, argv: list[str], config, env=None) -> int:
+    """Run ``argv`` (jailed by ``config`` unless None) with the reporting options of
+    ``guise run`` in ``args``; the exit status for guise.  `guise zone run` uses it too."""
+    from .api import start
+    from sandbox import SandboxError
+    from sandbox.jail import build_jail
+    jail = None
+    if config is not None:
+        try:
+            jail = build_jail(config)
+        except SandboxError as e:
+            raise GuiseError(str(e), exitcodes.USAGE) from None
+    try:
+        return _run(args, argv, jail, env)
+    finally:
+        if jail is not None:
+            jail.close()
+
+
+def _run(args, argv, jail, env) -> int:
     from .api import start
     tracer = None
     json_stream = None
@@ -80,7 +167,7 @@ def cmd_run(args) -> int:
                 raise GuiseError(f"--trace-json {args.trace_json}: {e.strerror}", exitcodes.USAGE) from None
         err = os.fdopen(os.dup(_MSG_FD), "w") if args.trace else None
         tracer = Tracer(err, json_stream, tag_pid=args.follow_forks)
-    proc = start([args.prog] + args.args, tracer=tracer, count_instructions=args.count_instructions)
+    proc = start(argv, env, jail=jail, tracer=tracer, count_instructions=args.count_instructions)
     _restore_default_signals()
     result = proc.run()
     if json_stream:

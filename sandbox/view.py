@@ -86,6 +86,24 @@ class FileSystemView(abc.ABC):
         except OSError:
             return b""
 
+    def chroot(self, path: bytes) -> None:
+        """Narrow the guest's root.  Only a jail can: outside one, guise would have to
+        change the emulator's own root, which its Python imports live under."""
+        raise PermissionError(1, "Operation not permitted")
+
+    def dir_entries(self, hostfd: int):
+        """(name, d_type, inode) listing of a directory the host cannot list for the
+        guest (merged layers, mount points), or None: the host's getdents is right."""
+        return None
+
+    def is_upper_fd(self, hostfd: int) -> bool:
+        """Whether ``hostfd`` writes into a jail's copy-on-write layer (disk limits)."""
+        return False
+
+    def mount_table(self):
+        """The guest's mounts for /proc/self/mounts, or None where the host's are right."""
+        return None
+
     def absolute(self, path: bytes) -> bytes:
         """The guest path made absolute against the guest cwd (lexically, no resolution)."""
         if not path.startswith(b"/"):

@@ -13,9 +13,10 @@ class LinuxPersonality:
         return image.format == "elf" and image.arch in ABIS
 
     def start(self, image, path: bytes, argv: list[bytes], envp: list[bytes], fs, *,
-              tracer=None, count_instructions: bool = False):
+              tracer=None, count_instructions: bool = False, jail=None):
         from .process import LinuxProcess
-        proc = LinuxProcess(image.arch, fs, tracer=tracer, count_instructions=count_instructions)
+        proc = LinuxProcess(image.arch, fs, tracer=tracer, count_instructions=count_instructions,
+                            jail=jail)
         proc.exec(path, argv, envp, image=image)
         return proc
 

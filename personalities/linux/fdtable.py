@@ -28,15 +28,19 @@ class FdTable:
         self.state: dict[int, object] = {}
 
     @classmethod
-    def inherited(cls) -> "FdTable":
+    def inherited(cls, std_only: bool = False) -> "FdTable":
         """The descriptors this emulator inherited from its parent, under the same numbers.
 
         Those are the ones without close-on-exec: everything Python and guise
         open for themselves is close-on-exec, so it stays out of the guest's reach.
+        A jailed guest gets only stdin, stdout and stderr: any other inherited
+        descriptor could name a host file outside its root.
         """
         t = cls()
         for name in os.listdir("/proc/self/fd"):
             fd = int(name)
+            if std_only and fd > 2:
+                continue
             try:
                 if fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC:
                     continue

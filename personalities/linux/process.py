@@ -58,13 +58,14 @@ class ProcessResult:
 
 
 class LinuxProcess:
-    def __init__(self, arch: str, fs, *, tracer=None, count_instructions: bool = False):
+    def __init__(self, arch: str, fs, *, tracer=None, count_instructions: bool = False, jail=None):
         self.abi = ABIS[arch]
         self.fs = fs
+        self.jail = jail                 # sandbox.jail.Jail, or None when unjailed
+        self.fds = FdTable.inherited(std_only=jail is not None)
         self.cpu = make_cpu(arch)
         self.mem = GuestMemory(self.cpu, self.abi.bits)
         self.mm = AddressSpace(self.cpu, self.abi.bits)
-        self.fds = FdTable.inherited()
         self.pid = os.getpid()
         self.exe = b""
         self.argv: list[bytes] = []
@@ -391,7 +392,7 @@ class LinuxProcess:
         except ExecError as e:
             raise OSError(e.errno, os.strerror(e.errno)) from None
         new = LinuxProcess(image.arch, self.fs, tracer=self.tracer,
-                           count_instructions=self.count_instructions)
+                           count_instructions=self.count_instructions, jail=self.jail)
         new.pid = self.pid
         new.fds = self.fds
         new.sigmask = self.sigmask

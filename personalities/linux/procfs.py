@@ -63,6 +63,17 @@ def contents(p, rest: bytes) -> bytes | None:
         return b"".join(a + b"\0" for a in p.argv)
     if rest == b"environ":
         return b"".join(e + b"\0" for e in p.envp)
+    if rest in (b"mounts", b"mountinfo"):
+        table = p.fs.mount_table()
+        if table is None:
+            return None                              # unjailed: the host's own are right
+        if rest == b"mounts":
+            return b"".join(b"%s %s %s %s 0 0\n" % (src.encode(), point, fstype.encode(),
+                                                   b"ro" if ro else b"rw")
+                            for point, fstype, src, ro in table)
+        return b"".join(b"%d %d 0:%d / %s %s - %s %s %s\n" % (
+            i + 20, 20 if i else 1, i + 20, point, b"ro" if ro else b"rw", fstype.encode(),
+            src.encode(), b"ro" if ro else b"rw") for i, (point, fstype, src, ro) in enumerate(table))
     return None
 
 
@@ -127,6 +138,13 @@ def stat_target(p, path: bytes) -> bytes:
     if host is not None:
         return f"/proc/self/fd/{host}".encode()
     return readlink(p, path) or path
+
+
+def fd_host(p, path: bytes) -> int | None:
+    """The host fd behind /proc/self/fd/N, which a stat that follows links can use
+    directly (pipes and sockets have no path, and a jail's /proc shows the host's)."""
+    rest = _own(p, path)
+    return None if rest is None else _guest_fd(p, rest)
 
 
 def lstat_target(p, path: bytes) -> bytes:

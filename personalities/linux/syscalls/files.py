@@ -200,6 +200,10 @@ def sys_pwritev(p, fd, iov, cnt, lo, hi):
 
 def _lseek(p, fd, off, whence):
     h = p.fds.get(s32(fd))
+    from .fsmeta import seek_listing
+    pos = seek_listing(p, h, off, whence)
+    if pos is not None:
+        return pos
     if whence == os.SEEK_SET and h in p.fds.dir_cookies:
         from .fsmeta import dir_offset
         off = dir_offset(p, h, off)

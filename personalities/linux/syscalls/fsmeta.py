@@ -23,6 +23,8 @@ def _stat(p, dfd, pth: bytes, follow: bool, flags: int = 0) -> os.stat_result:
             return os.fstat(dfd) if dfd is not None else p.fs.stat(b".")
         raise FileNotFoundError(2, "No such file or directory")
     if pth.startswith(b"/proc/"):
+        if follow and (h := procfs.fd_host(p, pth)) is not None:
+            return os.fstat(h)
         pth = procfs.stat_target(p, pth) if follow else procfs.lstat_target(p, pth)
     return p.fs.stat(pth, dfd, follow)
 
@@ -130,17 +132,64 @@ def _host_statx(h: int, flags: int, mask: int) -> bytes:
 def sys_getdents64(p, fd, buf, count):
     """The host kernel's own getdents64 on the host descriptor: exact d_off/d_type semantics."""
     h = p.fds.get(s32(fd))
-    count = min(count, 1 << 20)
+    data = _dirents64(p, h, min(count, 1 << 20))
+    if p.abi.bits == 32 and data and not isinstance(p.fds.state.get(h), Listing):
+        data = _small_cookies(p, h, data)
+    p.mem.write(buf, data)
+    return len(data)
+
+
+class Listing:
+    """A directory listing the view supplies (a jail's merged layers, mount points),
+    read out as linux_dirent64 records; the offset of each is its index + 1."""
+
+    def __init__(self, entries):
+        self.entries = entries           # [(name, d_type, inode)]
+        self.pos = 0
+
+    def read(self, count: int) -> bytes:
+        out = bytearray()
+        while self.pos < len(self.entries):
+            name, dtype, ino = self.entries[self.pos]
+            reclen = (19 + len(name) + 1 + 7) & ~7
+            if len(out) + reclen > count:
+                if not out:
+                    raise einval()
+                break
+            rec = struct.pack("<QqHB", ino, self.pos + 1, reclen, dtype) + name
+            out += rec + bytes(reclen - len(rec))
+            self.pos += 1
+        return bytes(out)
+
+
+def _dirents64(p, h: int, count: int) -> bytes:
+    """Raw linux_dirent64 records: the view's listing where it has one, else the host's."""
+    listing = p.fds.state.get(h)
+    if listing is None:
+        entries = p.fs.dir_entries(h)
+        if entries is not None:
+            listing = p.fds.state[h] = Listing(entries)
+    if isinstance(listing, Listing):
+        return listing.read(count)
     tmp = ctypes.create_string_buffer(count)
     n = _libc.syscall(SYS_getdents64_host, h, tmp, count)
     if n < 0:
         e = ctypes.get_errno()
         raise OSError(e, os.strerror(e))
-    data = tmp.raw[:n]
-    if p.abi.bits == 32 and n > 0:
-        data = _small_cookies(p, h, data)
-    p.mem.write(buf, data)
-    return n
+    return tmp.raw[:n]
+
+
+def seek_listing(p, h: int, off: int, whence: int) -> int | None:
+    """lseek on a directory read through a Listing (rewinddir, seekdir); else None."""
+    listing = p.fds.state.get(h)
+    if not isinstance(listing, Listing):
+        return None
+    if whence == os.SEEK_CUR:
+        off += listing.pos
+    elif whence != os.SEEK_SET or off < 0:
+        raise einval()
+    listing.pos = off
+    return off
 
 
 def _small_cookies(p, h: int, data: bytes) -> bytes:
@@ -171,13 +220,10 @@ def sys_getdents(p, fd, buf, count):
     """Old linux_dirent (i386 and x86-64): d_ino, d_off, d_reclen, name, NUL, pad, d_type."""
     h = p.fds.get(s32(fd))
     ps = p.abi.ptr_size
-    pos = os.lseek(h, 0, os.SEEK_CUR)
-    tmp = ctypes.create_string_buffer(min(count, 1 << 20))
-    n = _libc.syscall(SYS_getdents64_host, h, tmp, len(tmp))
-    if n < 0:
-        e = ctypes.get_errno()
-        raise OSError(e, os.strerror(e))
-    raw, out, off = tmp.raw[:n], b"", 0
+    pos = seek_listing(p, h, 0, os.SEEK_CUR)
+    pos = os.lseek(h, 0, os.SEEK_CUR) if pos is None else pos
+    raw = _dirents64(p, h, min(count, 1 << 20))
+    n, out, off = len(raw), b"", 0
     fmt = struct.Struct("<QQH" if ps == 8 else "<IIH")
     while off < n:
         ino, doff, reclen, dtype = struct.unpack_from("<QqHB", raw, off)
@@ -185,7 +231,8 @@ def sys_getdents(p, fd, buf, count):
         rec = fmt.size + len(name) + 2
         rec = (rec + ps - 1) & ~(ps - 1)
         if len(out) + rec > count:
-            os.lseek(h, pos, os.SEEK_SET)
+            if seek_listing(p, h, pos, os.SEEK_SET) is None:
+                os.lseek(h, pos, os.SEEK_SET)
             break
         if ps == 4 and (ino >> 32 or doff >> 31):
             raise OSError(75, "Value too large for defined data type")
@@ -212,6 +259,12 @@ def sys_getcwd(p, buf, size):
 @syscall("chdir", "path")
 def sys_chdir(p, pth):
     p.fs.chdir(path(p, pth))
+    return 0
+
+
+@syscall("chroot", "path", level="partial", note="inside a jail only (it nests there); EPERM unjailed")
+def sys_chroot(p, pth):
+    p.fs.chroot(path(p, pth))
     return 0
 
 

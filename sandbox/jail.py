@@ -1,0 +1,137 @@
+"""What a jail is made of: the user's choices (``JailConfig``) and the live ``Jail``.
+
+``JailConfig`` is plain data, filled from ``guise run`` options, from a zone's
+saved settings, or by a Python caller.  ``build_jail`` turns it into a ``Jail``:
+the file-system view the guest sees, the policy, the limits shared by all the
+jail's processes, and the audit sink.  Personalities hold the ``Jail`` and ask it
+every question about what the guest may do; they never read the config.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Optional
+
+from .errors import SandboxError
+
+NET_MODES = ("host", "loopback", "none")
+
+
+@dataclasses.dataclass
+class Bind:
+    """A host directory (or file) shown at a guest path."""
+    host: str
+    guest: str
+    ro: bool = False
+
+    @classmethod
+    def parse(cls, spec: str) -> "Bind":
+        """``HOST:GUEST[:ro]`` as given to ``--bind``."""
+        parts = spec.split(":")
+        ro = False
+        if len(parts) == 3 and parts[2] in ("ro", "rw"):
+            ro = parts.pop() == "ro"
+        if len(parts) != 2 or not parts[0] or not parts[1].startswith("/"):
+            raise SandboxError(f"--bind {spec}: expected HOST:GUEST[:ro] with an absolute GUEST path")
+        return cls(parts[0], parts[1], ro)
+
+
+@dataclasses.dataclass
+class JailConfig:
+    """Everything ``guise run --root … --limit …`` can say.  ``root=None`` is no jail."""
+    root: Optional[str] = None          # host directory shown as /
+    root_ro: bool = False               # `--root DIR:ro`
+    root_rw: bool = False               # `--root DIR:rw`: writable even under --untrusted
+    overlay: bool = False               # copy-on-write over the root
+    layers: list[str] = dataclasses.field(default_factory=list)   # read-only layers over the
+                                        # root, topmost first (a zone's snapshots)
+    upper: Optional[str] = None         # where overlay writes go (a zone's state); None: a temp dir
+    binds: list[Bind] = dataclasses.field(default_factory=list)
+    tmpfs: list[str] = dataclasses.field(default_factory=list)
+    cwd: Optional[str] = None           # guest cwd; default / in a jail
+    env: dict[str, str] = dataclasses.field(default_factory=dict)
+    hostname: Optional[str] = None
+    net: str = "host"
+    untrusted: bool = False
+    limits: str = ""                    # `cpu=10s,mem=256M,…` (parsed by sandbox.limits)
+    audit: Optional[str] = None         # JSON Lines file
+    devices: bool = True                # /dev/null, zero, full, random, urandom, tty in the jail
+    proc: bool = True                   # the host's /proc at /proc (its magic links map inside)
+
+    def set_root(self, spec: str) -> None:
+        """``DIR``, ``DIR:ro`` or ``DIR:rw`` as given to ``--root``."""
+        base, _, mode = spec.rpartition(":")
+        if mode in ("ro", "rw") and base:
+            spec = base
+        else:
+            mode = ""
+        self.root, self.root_ro, self.root_rw = spec, mode == "ro", mode == "rw"
+
+    def apply_untrusted(self, net_given: bool) -> None:
+        """The ``--untrusted`` profile: the host root read-only unless a root was given,
+        an overlay unless the root was given ``:rw``, no network unless ``--net`` said so."""
+        self.untrusted = True
+        if self.root is None:
+            self.root, self.root_ro = "/", True
+        if not self.root_rw:
+            self.overlay = True
+        if not net_given:
+            self.net = "none"
+
+    def validate(self) -> None:
+        if self.net not in NET_MODES:
+            raise SandboxError(f"--net {self.net}: expected one of {', '.join(NET_MODES)}")
+        if self.root is not None and not os.path.isdir(self.root):
+            raise SandboxError(f"--root {self.root}: not a directory")
+        for b in self.binds:
+            if not os.path.exists(b.host):
+                raise SandboxError(f"--bind {b.host}: no such file or directory")
+        for t in self.tmpfs:
+            if not t.startswith("/"):
+                raise SandboxError(f"--tmpfs {t}: expected an absolute guest path")
+        if self.cwd is not None and not self.cwd.startswith("/"):
+            raise SandboxError(f"--cwd {self.cwd}: expected an absolute guest path")
+
+    @property
+    def jailed(self) -> bool:
+        return self.root is not None
+
+
+class Jail:
+    """A live jail, shared by all the guest processes of one run (fork copies it).
+
+    ``fs`` is the guest's file-system view.  ``policy``, ``limits`` and ``audit``
+    answer what the guest may do, count what it uses across the whole jail, and
+    record what it tried; each is None when the run does not ask for it, so the
+    unjailed hot path pays one attribute test.
+    """
+
+    def __init__(self, config: JailConfig, fs, *, policy=None, limits=None, audit=None):
+        self.config = config
+        self.fs = fs
+        self.policy = policy
+        self.limits = limits
+        self.audit = audit
+
+    @property
+    def hostname(self) -> Optional[str]:
+        return self.config.hostname
+
+    def close(self) -> None:
+        """Release what the jail holds on the host (temp upper layer, audit file)."""
+        for part in (self.audit, self.limits, self.fs):
+            closer = getattr(part, "close", None)
+            if closer:
+                closer()
+
+
+def build_jail(config: JailConfig) -> Jail:
+    """The ``Jail`` for ``config``; SandboxError (one line) if it cannot be set up."""
+    config.validate()
+    if config.jailed:
+        from .jailfs import JailView
+        fs = JailView(config)
+    else:
+        from .hostfs import HostView
+        fs = HostView()
+    return Jail(config, fs)

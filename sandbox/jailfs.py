@@ -1,0 +1,951 @@
+"""The jailed file-system view: a guest root made of host directories, resolved safely.
+
+The guest sees a tree of *mounts*: the root (a host directory, read-write,
+read-only, or copy-on-write layers over it), ``--bind`` directories,
+``--tmpfs`` private directories, and single device files under ``/dev``.
+Every guest path is resolved here, one component at a time, from directory
+descriptors that are already inside a mount:
+
+- each lookup is a ``*at(dirfd, name, NOFOLLOW)`` call on a single name, so
+  the host kernel never follows a symlink or ``..`` for us;
+- symlink text is read with ``readlinkat`` and resolved again *in guest space*
+  (an absolute target restarts at the guest's root, ``..`` stops there), so
+  ``/``, ``/proc/self/root`` and host paths inside links all stay inside;
+- the final operation acts on (parent descriptor, name) with NOFOLLOW, so a
+  symlink swapped in by another guest thread after the check makes the call
+  fail (ELOOP) rather than escape.
+
+Where the whole path stays inside one plain directory tree, the kernel's
+openat2(RESOLVE_IN_ROOT) does the same work in one call (``resolve.py``).
+
+A guest path is held as a tuple of names from the jail's root; the guest's
+``chroot`` narrows where absolute paths start, never beyond the jail root.
+Host paths never reach the guest: descriptors map back to guest paths through
+the mount table (``fd_path``).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import stat
+import tempfile
+from typing import Optional
+
+from . import overlay, resolve
+from .errors import SandboxError
+from .view import FileSystemView
+
+O_PATH_DIR = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+MAX_LINKS = 40
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_TRUNC | os.O_CREAT
+# the device files a jail shows under /dev: (major, minor) of each
+DEVICES = {b"null": (1, 3), b"zero": (1, 5), b"full": (1, 7), b"random": (1, 8),
+           b"urandom": (1, 9), b"tty": (5, 0)}
+DEV_LINKS = {b"fd": b"/proc/self/fd", b"stdin": b"/proc/self/fd/0",
+             b"stdout": b"/proc/self/fd/1", b"stderr": b"/proc/self/fd/2"}
+
+
+def _err(errno: int) -> OSError:
+    return OSError(errno, os.strerror(errno))
+
+
+def split(path: bytes) -> list[bytes]:
+    return [c for c in path.split(b"/") if c and c != b"."]
+
+
+class Layer:
+    """One host directory of a mount; ``markers``: its .wh. files mean whiteouts."""
+    __slots__ = ("path", "fd", "markers")
+
+    def __init__(self, path: str | bytes, markers: bool):
+        self.path = os.fsencode(os.path.realpath(path))
+        self.fd = os.open(self.path, O_PATH_DIR)
+        self.markers = markers
+
+
+class Mount:
+    """What the guest sees at ``guest`` (a tuple of names; () is the root)."""
+
+    def __init__(self, guest: tuple, layers: list[Layer], ro: bool = False, cow: bool = False,
+                 file: Optional[bytes] = None, kind: str = "dir"):
+        self.guest = guest
+        self.layers = layers          # topmost first
+        self.ro = ro
+        self.cow = cow                # layers[0] is a writable upper over read-only layers
+        self.file = file              # a single host file (a device) instead of a tree
+        self.kind = kind              # for mountinfo: root, bind, tmpfs, dev, proc
+
+
+class Dir:
+    """A directory reached by a walk: the descriptors of every layer where it exists."""
+    __slots__ = ("mount", "rel", "fds")
+
+    def __init__(self, mount: Mount, rel: tuple, fds: list):
+        self.mount = mount
+        self.rel = rel                # names from the mount's root
+        self.fds = fds                # [(Layer, fd)], topmost first
+
+
+class Loc:
+    """Where a walk ended: ``name`` in ``parent``, found in ``layer`` (None: missing),
+    or the root of ``mount_root`` (a mount point itself, name None)."""
+    __slots__ = ("parent", "name", "guest", "layer", "pfd", "st", "mount_root")
+
+    def __init__(self, parent, name, guest, layer=None, pfd=None, st=None, mount_root=None):
+        self.parent, self.name, self.guest = parent, name, guest
+        self.layer, self.pfd, self.st, self.mount_root = layer, pfd, st, mount_root
+
+    @property
+    def exists(self) -> bool:
+        return self.st is not None
+
+    @property
+    def is_dir(self) -> bool:
+        return self.st is not None and stat.S_ISDIR(self.st.st_mode)
+
+
+class JailView(FileSystemView):
+    def __init__(self, config):
+        self._owner = os.getpid()
+        self._temps: list[str] = []
+        self._unix_dirs: dict[tuple, int] = {}      # (dev, ino) of a socket's dir -> kept fd
+        self.mounts: dict[tuple, Mount] = {}
+        self.root_comps: tuple = ()            # the guest's chroot, from the jail root
+        self.cwd_comps: tuple = ()
+        self._build(config)
+        self.cwd_comps = tuple(split(os.fsencode(config.cwd or "/")))
+        try:
+            self.chdir(b"/" + b"/".join(self.cwd_comps))
+        except OSError as e:
+            raise SandboxError(f"--cwd {config.cwd}: {e.strerror} inside the jail") from None
+        self._fast = resolve.AVAILABLE and self._single_tree()
+
+    # -- set-up ---------------------------------------------------------------
+    def _build(self, config) -> None:
+        root = self.mounts[()] = self._root_mount(config)
+        root.kind = "root"
+        if config.proc:
+            self._add("/proc", Mount((), [Layer("/proc", False)], ro=True, kind="proc"))
+        if config.devices:
+            self._add_devices()
+        for b in config.binds:
+            if os.path.isdir(b.host):
+                self._add(b.guest, Mount((), [Layer(b.host, False)], ro=b.ro, kind="bind"))
+            else:
+                self._add(b.guest, Mount((), [], ro=b.ro, file=os.fsencode(os.path.realpath(b.host)),
+                                         kind="bind"))
+        for t in config.tmpfs:
+            d = self._temp("guise-tmpfs-")
+            os.chmod(d, 0o1777)                # as a fresh tmpfs mounted for everyone
+            self._add(t, Mount((), [Layer(d, False)], kind="tmpfs"))
+        self._add_missing_parents()
+
+    def _add_missing_parents(self) -> None:
+        """A mount point whose parent directories the root lacks (``--bind x:/mnt/data``
+        in a root with no /mnt) gets empty read-only directories above it."""
+        for g in sorted(self.mounts, key=len):
+            for k in range(1, len(g)):
+                parent = g[:k]
+                if parent in self.mounts:
+                    continue
+                try:
+                    self.stat(b"/" + b"/".join(parent))
+                except OSError:
+                    d = self._temp("guise-mnt-")
+                    os.chmod(d, 0o755)
+                    self.mounts[parent] = Mount(parent, [Layer(d, False)], ro=True, kind="mnt")
+
+    def _root_mount(self, config) -> Mount:
+        base = Layer(config.root, False)
+        if not config.overlay:
+            return Mount((), [base], ro=config.root_ro)
+        upper = config.upper or self._temp("guise-upper-")
+        os.makedirs(upper, exist_ok=True)
+        top = os.open(upper, O_PATH_DIR)
+        try:                                   # the merged root looks like the root below
+            overlay.copy_attrs(os.fstat(base.fd), top, b".", None)
+        finally:
+            os.close(top)
+        mids = [Layer(d, True) for d in config.layers]
+        return Mount((), [Layer(upper, True)] + mids + [base], cow=True)
+
+    def _add(self, guest: str | bytes, m: Mount) -> None:
+        m.guest = tuple(split(os.fsencode(guest)))
+        if not m.guest:
+            raise SandboxError(f"cannot mount over the jail root: {os.fsdecode(guest)}")
+        self.mounts[m.guest] = m
+
+    def _add_devices(self) -> None:
+        """/dev: a private directory holding the safe devices and the usual fd links."""
+        d = self._temp("guise-dev-")
+        for name in DEVICES:
+            open(os.path.join(d.encode(), name), "wb").close()       # listed; a mount shows the device
+            if os.path.exists(b"/dev/" + name):
+                self._add(b"/dev/" + name, Mount((), [], file=b"/dev/" + name, kind="dev"))
+        for name, target in DEV_LINKS.items():
+            os.symlink(target, os.path.join(d.encode(), name))
+        os.mkdir(os.path.join(d, "shm"), 0o1777)
+        os.chmod(os.path.join(d, "shm"), 0o1777)
+        os.mkdir(os.path.join(d, "pts"))
+        os.chmod(d, 0o755)
+        self._add(b"/dev", Mount((), [Layer(d, False)], kind="dev"))
+
+    def _temp(self, prefix: str) -> str:
+        d = tempfile.mkdtemp(prefix=prefix)
+        self._temps.append(d)
+        return d
+
+    def _single_tree(self) -> bool:
+        """openat2 applies when the root is one plain tree and no other mount's
+        point exists in it (else the kernel would resolve into the host directory
+        under the mount point instead of the mount)."""
+        root = self.mounts[()]
+        if root.cow or len(root.layers) != 1:
+            return False
+        for g in self.mounts:
+            if g and overlay.exists_at(root.layers[0].fd, b"/".join(g)):
+                if len(g) > 1 or not self._empty_dir(root.layers[0].fd, g[0]):
+                    return False
+        return True
+
+    @staticmethod
+    def _empty_dir(fd: int, name: bytes) -> bool:
+        try:
+            d = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+        except OSError:
+            return False
+        try:
+            return not os.listdir(d)
+        finally:
+            os.close(d)
+
+    def close(self) -> None:
+        if os.getpid() != self._owner:
+            return
+        for d in self._temps:
+            shutil.rmtree(d, ignore_errors=True)
+        self._temps = []
+
+    # -- the walk ---------------------------------------------------------------
+    def _mount_dir(self, m: Mount) -> Dir:
+        return Dir(m, (), [(layer, layer.fd) for layer in m.layers])
+
+    @contextlib.contextmanager
+    def _resolve(self, path: bytes, dirfd: Optional[int] = None, follow: bool = True):
+        """Resolve ``path`` to a ``Loc``; descriptors opened on the way close after use."""
+        owned: list[int] = []
+        try:
+            yield self._walk(path, dirfd, follow, owned)
+        finally:
+            for fd in owned:
+                os.close(fd)
+
+    def _start(self, path: bytes, dirfd: Optional[int]) -> tuple:
+        if path.startswith(b"/"):
+            return self.root_comps
+        if dirfd is None:
+            return self.cwd_comps
+        st = os.fstat(dirfd)
+        if not stat.S_ISDIR(st.st_mode):
+            raise _err(20)
+        guest = self._guest_of_host(self._host_path(dirfd))
+        if guest is None:
+            raise _err(2)
+        return guest
+
+    def _walk(self, path: bytes, dirfd, follow: bool, owned: list) -> Loc:
+        if not path:
+            raise _err(2)
+        todo = list(self._start(path, dirfd)) + split(path)
+        trailing_slash = path.endswith(b"/") or path.endswith(b"/.")    # must be a directory
+        todo.reverse()                          # a stack: the next name is at the end
+        names: list[bytes] = []
+        stack = [self._mount_dir(self.mounts[()])]
+        links = 0
+        while True:
+            if not todo:                        # ended on a directory we walked into
+                return self._here(names, stack)
+            c = todo.pop()
+            if c == b"..":
+                if names and tuple(names) != self.root_comps:
+                    names.pop()
+                    stack.pop()
+                continue
+            last = not todo
+            d = stack[-1]
+            child = tuple(names) + (c,)
+            m = self.mounts.get(child)
+            if m is not None:
+                if m.file is not None:
+                    if last and not trailing_slash:
+                        return Loc(d, c, child, st=os.stat(m.file), mount_root=m)
+                    raise _err(20)
+                names.append(c)
+                stack.append(self._mount_dir(m))
+                continue
+            if len(c) > 255:
+                raise _err(36)
+            found = self._lookup(d, c)
+            if found is None:
+                if last:
+                    return Loc(d, c, child)
+                raise _err(2)
+            i, st = found
+            layer, fd = d.fds[i]
+            if stat.S_ISLNK(st.st_mode) and (not last or follow or trailing_slash):
+                links += 1
+                if links > MAX_LINKS:
+                    raise _err(40)
+                target = os.readlink(c, dir_fd=fd)
+                parts = split(target)
+                if target.startswith(b"/"):
+                    names = []
+                    stack = stack[:1]
+                    if d.mount.kind == "proc":       # a magic link: its text is a host path
+                        parts = list(self._magic(target))
+                    else:
+                        parts = list(self.root_comps) + parts
+                todo.extend(reversed(parts))
+                continue
+            if last and not trailing_slash:
+                return Loc(d, c, child, layer, fd, st)
+            if not stat.S_ISDIR(st.st_mode):
+                raise _err(20)
+            names.append(c)
+            stack.append(self._child_dir(d, c, i, owned))
+
+    def _magic(self, target: bytes) -> tuple:
+        """The guest path of a /proc magic link (cwd, root, exe, fd/N), whose text is
+        the host's path: mapped back through the mounts, else nowhere (ENOENT)."""
+        guest = self._guest_of_host(target)
+        if guest is None:
+            raise _err(2)
+        return guest
+
+    def _here(self, names: list, stack: list) -> Loc:
+        """The Loc of the directory the walk stands in (after a trailing `..` or `/`)."""
+        d = stack[-1]
+        if len(stack) == 1 or not d.rel:        # a mount's root (or the jail's)
+            layer, fd = d.fds[0] if d.fds else (None, None)
+            return Loc(d, None, tuple(names), layer, None, os.fstat(fd), mount_root=d.mount)
+        parent = stack[-2]
+        found = self._lookup(parent, names[-1])
+        i, st = found if found else (0, os.fstat(d.fds[0][1]))
+        layer, fd = parent.fds[i]
+        return Loc(parent, names[-1], tuple(names), layer, fd, st)
+
+    def _lookup(self, d: Dir, name: bytes):
+        """(index into d.fds, lstat) of the layer that shows ``name``, or None."""
+        if d.mount.cow and overlay.is_marker(name):
+            return None
+        for i, (layer, fd) in enumerate(d.fds):
+            try:
+                return i, os.stat(name, dir_fd=fd, follow_symlinks=False)
+            except FileNotFoundError:
+                if layer.markers and overlay.exists_at(fd, overlay.whiteout(name)):
+                    return None
+        return None
+
+    def _child_dir(self, d: Dir, name: bytes, first: int, owned: list) -> Dir:
+        """Open ``name`` in every layer from ``first`` down where it is a directory,
+        stopping at an opaque directory, a whiteout or a non-directory."""
+        fds = []
+        for layer, fd in d.fds[first:]:
+            try:
+                sub = os.open(name, O_PATH_DIR, dir_fd=fd)
+            except FileNotFoundError:
+                if not fds:
+                    raise
+                if layer.markers and overlay.exists_at(fd, overlay.whiteout(name)):
+                    break
+                continue
+            except OSError:                 # not a directory (or swapped for a symlink)
+                if not fds:
+                    raise
+                break
+            owned.append(sub)
+            fds.append((layer, sub))
+            if not d.mount.cow or (layer.markers and overlay.exists_at(sub, overlay.OPAQUE)):
+                break
+        return Dir(d.mount, d.rel + (name,), fds)
+
+    # -- guest <-> host ------------------------------------------------------------
+    @staticmethod
+    def _host_path(fd: int) -> bytes:
+        return os.readlink(f"/proc/self/fd/{fd}".encode())
+
+    def _guest_of_host(self, host: bytes) -> Optional[tuple]:
+        """The guest path (names from the jail root) of a host path inside a mount."""
+        best = None
+        for m in self.mounts.values():
+            if m.file is not None:
+                if host == m.file:
+                    return m.guest
+                continue
+            for layer in m.layers:
+                p = layer.path
+                if host == p or host.startswith(p.rstrip(b"/") + b"/"):
+                    if best is None or len(p) > len(best[0]):
+                        best = (p, m)
+        if best is None:
+            return None
+        p, m = best
+        return m.guest + tuple(split(host[len(p):]))
+
+    def visible(self, comps: tuple) -> bytes:
+        """A guest path as the guest writes it (relative to its chroot)."""
+        n = len(self.root_comps)
+        if comps[:n] == self.root_comps:
+            return b"/" + b"/".join(comps[n:])
+        return b"(unreachable)/" + b"/".join(comps)
+
+    def fd_path(self, hostfd: int) -> bytes:
+        try:
+            host = self._host_path(hostfd)
+        except OSError:
+            return b""
+        if not host.startswith(b"/"):
+            return host                              # pipe:[…], socket:[…], anon_inode:…
+        deleted = host.endswith(b" (deleted)")
+        guest = self._guest_of_host(host[:-10] if deleted else host)
+        if guest is None:
+            return b"/(unreachable)"
+        return self.visible(guest) + (b" (deleted)" if deleted else b"")
+
+    def is_upper_fd(self, hostfd: int) -> bool:
+        """Whether ``hostfd`` is a file in a copy-on-write upper layer (disk limits)."""
+        root = self.mounts[()]
+        if not root.cow:
+            return False
+        try:
+            host = self._host_path(hostfd)
+        except OSError:
+            return False
+        return host.startswith(root.layers[0].path + b"/")
+
+    def absolute(self, path: bytes) -> bytes:
+        if not path.startswith(b"/"):
+            path = self.getcwd().rstrip(b"/") + b"/" + path
+        return b"/" + b"/".join(split(os.path.normpath(path)))
+
+    # -- writing: copy-up and checks ----------------------------------------------
+    def _check_writable(self, d: Dir) -> None:
+        if d.mount.ro or (d.mount.file is not None):
+            raise _err(30)
+        if not d.fds:
+            raise _err(2)
+
+    def _upper_dir(self, d: Dir, owned: list) -> int:
+        """The descriptor of ``d`` in the writable layer, copying its directory
+        chain up from the layers below where it exists only there."""
+        self._check_writable(d)
+        if not d.mount.cow:
+            return d.fds[0][1]
+        top = d.mount.layers[0]
+        if d.fds[0][0] is top:
+            return d.fds[0][1]
+        fd = top.fd
+        for k, name in enumerate(d.rel):
+            try:
+                sub = os.open(name, O_PATH_DIR, dir_fd=fd)
+            except FileNotFoundError:
+                src = self._lower_stat(d.mount, d.rel[:k + 1])
+                os.mkdir(name, 0o700, dir_fd=fd)
+                overlay.copy_attrs(src, fd, name, None)
+                sub = os.open(name, O_PATH_DIR, dir_fd=fd)
+            owned.append(sub)
+            fd = sub
+        return fd
+
+    @staticmethod
+    def _lower_stat(m: Mount, rel: tuple) -> os.stat_result:
+        for layer in m.layers[1:]:
+            try:
+                return os.stat(b"/".join(rel), dir_fd=layer.fd, follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+        raise _err(2)
+
+    def _writable(self, loc: Loc, owned: list) -> tuple[int, bytes]:
+        """(parent fd, name) of ``loc`` in a writable layer, copied up if needed."""
+        if loc.mount_root is not None:
+            raise _err(16)
+        d = loc.parent
+        up = self._upper_dir(d, owned)
+        if loc.exists and loc.pfd != up:
+            if stat.S_ISDIR(loc.st.st_mode):
+                os.mkdir(loc.name, 0o700, dir_fd=up)
+                overlay.copy_attrs(loc.st, up, loc.name, None)
+            else:
+                overlay.copy_file(loc.pfd, loc.name, loc.st, up)
+        return up, loc.name
+
+    def _creatable(self, loc: Loc, owned: list) -> int:
+        """The parent fd where a new ``loc.name`` is to be made."""
+        if loc.exists or loc.mount_root is not None:
+            raise _err(17)
+        if loc.parent.mount.cow and overlay.is_marker(loc.name):
+            raise _err(1)
+        return self._upper_dir(loc.parent, owned)
+
+    def _made(self, loc: Loc, up: int, is_dir: bool = False) -> None:
+        """After creating ``loc.name`` in the upper layer: drop its whiteout; a new
+        directory over a deleted one hides what was below it."""
+        if not loc.parent.mount.cow:
+            return
+        had = overlay.exists_at(up, overlay.whiteout(loc.name))
+        if is_dir and (had or self._below(loc) is not None):
+            sub = os.open(loc.name, O_PATH_DIR, dir_fd=up)
+            try:
+                overlay.add_marker(sub, overlay.OPAQUE)
+            finally:
+                os.close(sub)
+        if had:
+            overlay.remove_marker(up, loc.name)
+
+    def _below(self, loc: Loc):
+        """Whether a layer under the writable one shows ``loc.name``."""
+        d = loc.parent
+        if not d.mount.cow:
+            return None
+        lower = Dir(d.mount, d.rel, [(l, f) for l, f in d.fds if l is not d.mount.layers[0]])
+        return self._lookup(lower, loc.name)
+
+    # -- FileSystemView --------------------------------------------------------------
+    def open(self, path, flags, mode=0o666, dirfd=None):
+        if self._fast and not flags & WRITE_FLAGS:
+            fd = self._open_fast(path, flags, dirfd)
+            if fd is not None:
+                return fd
+        follow = not flags & os.O_NOFOLLOW and not (flags & os.O_CREAT and flags & os.O_EXCL)
+        owned: list[int] = []
+        try:
+            loc = self._walk(path, dirfd, follow, owned)
+            if loc.mount_root is not None:
+                m = loc.mount_root
+                if m.file is not None:
+                    return os.open(m.file, flags & ~os.O_CREAT, mode)
+                if flags & (os.O_WRONLY | os.O_RDWR):
+                    raise _err(21)
+                return os.open(b".", flags & ~os.O_CREAT, dir_fd=m.layers[0].fd)
+            if not loc.exists:
+                if not flags & os.O_CREAT:
+                    raise _err(2)
+                if path.endswith(b"/"):
+                    raise _err(21)
+                up = self._creatable(loc, owned)
+                fd = os.open(loc.name, flags | os.O_NOFOLLOW, mode, dir_fd=up)
+                self._made(loc, up)
+                return fd
+            if flags & os.O_CREAT and flags & os.O_EXCL:
+                raise _err(17)
+            self._check_device(loc.st)
+            if flags & (os.O_WRONLY | os.O_RDWR | os.O_TRUNC):
+                if stat.S_ISDIR(loc.st.st_mode):
+                    raise _err(21)
+                if stat.S_ISREG(loc.st.st_mode) or loc.parent.mount.cow:
+                    up, name = self._writable(loc, owned)
+                else:
+                    self._check_writable(loc.parent)
+                    up, name = loc.pfd, loc.name
+                return os.open(name, (flags & ~os.O_CREAT) | os.O_NOFOLLOW, mode, dir_fd=up)
+            return os.open(loc.name, (flags & ~os.O_CREAT) | os.O_NOFOLLOW, mode, dir_fd=loc.pfd)
+        finally:
+            for fd in owned:
+                os.close(fd)
+
+    def _open_fast(self, path: bytes, flags: int, dirfd) -> Optional[int]:
+        """openat2 inside the single root tree; None when the walk must decide."""
+        if self.root_comps or not path:
+            return None                            # a guest chroot: the walk knows it
+        rel = b"/".join(self._start(path, dirfd) + (path.lstrip(b"/"),))
+        try:
+            fd = resolve.openat2(self.mounts[()].layers[0].fd, rel or b".", flags)
+        except OSError:
+            return None                            # the walk gives the exact error (or the mount)
+        try:
+            host = self._host_path(fd)
+            st = os.fstat(fd)
+        except OSError:
+            os.close(fd)
+            return None
+        guest = self._guest_of_host(host)
+        if guest is None or self._under_mount(guest) or stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+            os.close(fd)
+            return None
+        if not flags & os.O_CLOEXEC:
+            os.set_inheritable(fd, True)
+        return fd
+
+    def _under_mount(self, guest: tuple) -> bool:
+        return any(guest[:len(g)] == g for g in self.mounts if g)
+
+    @staticmethod
+    def _check_device(st: os.stat_result) -> None:
+        """Device nodes inside a jail root open only if they are the safe ones."""
+        if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+            if not stat.S_ISCHR(st.st_mode) or (os.major(st.st_rdev), os.minor(st.st_rdev)) \
+                    not in DEVICES.values():
+                raise _err(13)
+
+    def stat(self, path, dirfd=None, follow=True):
+        with self._resolve(path, dirfd, follow) as loc:
+            if not loc.exists:
+                raise _err(2)
+            return loc.st
+
+    def access(self, path, mode, dirfd=None, effective=False, follow=True):
+        with self._resolve(path, dirfd, follow) as loc:
+            if not loc.exists:
+                raise _err(2)
+            if mode & os.W_OK and loc.mount_root is None and loc.parent.mount.ro:
+                raise _err(30)
+            if loc.mount_root is not None:
+                ok = os.access(loc.mount_root.file or b"/proc/self/fd/%d" % loc.mount_root.layers[0].fd,
+                               mode, effective_ids=effective)
+            else:
+                ok = os.access(loc.name, mode, dir_fd=loc.pfd, effective_ids=effective,
+                               follow_symlinks=False)
+            if not ok:
+                raise _err(13)
+
+    def readlink(self, path, dirfd=None):
+        with self._resolve(path, dirfd, False) as loc:
+            if not loc.exists:
+                raise _err(2)
+            if loc.mount_root is not None or not stat.S_ISLNK(loc.st.st_mode):
+                raise _err(22)
+            return os.readlink(loc.name, dir_fd=loc.pfd)
+
+    def mkdir(self, path, mode, dirfd=None):
+        with self._resolve(path.rstrip(b"/") or b"/", dirfd, False) as loc:
+            owned: list[int] = []
+            try:
+                up = self._creatable(loc, owned)
+                os.mkdir(loc.name, mode, dir_fd=up)
+                self._made(loc, up, is_dir=True)
+            finally:
+                for fd in owned:
+                    os.close(fd)
+
+    def symlink(self, target, path, dirfd=None):
+        with self._resolve(path, dirfd, False) as loc:
+            owned: list[int] = []
+            try:
+                up = self._creatable(loc, owned)
+                os.symlink(target, loc.name, dir_fd=up)
+                self._made(loc, up)
+            finally:
+                for fd in owned:
+                    os.close(fd)
+
+    def mknod(self, path, mode, dev, dirfd=None):
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+            raise _err(1)                   # no devices are made inside a jail
+        with self._resolve(path, dirfd, False) as loc:
+            owned: list[int] = []
+            try:
+                up = self._creatable(loc, owned)
+                os.mknod(loc.name, mode, dev, dir_fd=up)
+                self._made(loc, up)
+            finally:
+                for fd in owned:
+                    os.close(fd)
+
+    def unlink(self, path, dirfd=None, rmdir=False):
+        with self._resolve(path.rstrip(b"/") or b"/" if rmdir else path, dirfd, False) as loc:
+            if not loc.exists:
+                raise _err(2)
+            if loc.mount_root is not None or not loc.name:
+                raise _err(16)
+            if rmdir and not loc.is_dir:
+                raise _err(20)
+            if not rmdir and loc.is_dir:
+                raise _err(21)
+            self._check_writable(loc.parent)
+            if rmdir and self._names(loc):
+                raise _err(39)
+            owned: list[int] = []
+            try:
+                self._remove(loc, rmdir, owned)
+            finally:
+                for fd in owned:
+                    os.close(fd)
+
+    def _remove(self, loc: Loc, rmdir: bool, owned: list) -> None:
+        d = loc.parent
+        up = self._upper_dir(d, owned) if d.mount.cow else loc.pfd
+        if loc.pfd == up:
+            if rmdir:
+                if d.mount.cow:
+                    self._clear_markers(up, loc.name)
+                os.rmdir(loc.name, dir_fd=up)
+            else:
+                os.unlink(loc.name, dir_fd=up)
+        if d.mount.cow and self._below(loc) is not None:
+            overlay.add_marker(up, overlay.whiteout(loc.name))
+
+    @staticmethod
+    def _clear_markers(up: int, name: bytes) -> None:
+        sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=up)
+        try:
+            for n in map(os.fsencode, os.listdir(sub)):
+                if overlay.is_marker(n):
+                    os.unlink(n, dir_fd=sub)
+        finally:
+            os.close(sub)
+
+    def rename(self, old, new, olddirfd=None, newdirfd=None, flags=0):
+        RENAME_NOREPLACE = 1
+        if flags & ~RENAME_NOREPLACE:
+            raise _err(22)
+        with self._resolve(old, olddirfd, False) as src, self._resolve(new, newdirfd, False) as dst:
+            if not src.exists:
+                raise _err(2)
+            if src.mount_root is not None or dst.mount_root is not None:
+                raise _err(16)
+            if src.parent.mount is not dst.parent.mount:
+                raise _err(18)
+            if dst.guest[:len(src.guest)] == src.guest and dst.guest != src.guest and src.is_dir:
+                raise _err(22)
+            if dst.exists:
+                if flags & RENAME_NOREPLACE:
+                    raise _err(17)
+                if src.is_dir and not dst.is_dir:
+                    raise _err(20)
+                if dst.is_dir and not src.is_dir:
+                    raise _err(21)
+                if dst.is_dir and self._names(dst):
+                    raise _err(39)
+            self._check_writable(src.parent)
+            owned: list[int] = []
+            try:
+                self._move(src, dst, owned)
+            finally:
+                for fd in owned:
+                    os.close(fd)
+
+    def _move(self, src: Loc, dst: Loc, owned: list) -> None:
+        m = src.parent.mount
+        if not m.cow:
+            os.rename(src.name, dst.name, src_dir_fd=src.pfd, dst_dir_fd=dst.parent.fds[0][1])
+            return
+        if src.is_dir and self._below(src) is not None:
+            raise _err(18)                 # as overlayfs: a merged directory cannot move; mv copies
+        sup, sname = self._writable(src, owned)
+        dup = self._upper_dir(dst.parent, owned)
+        if dst.exists and dst.is_dir and dst.pfd == dup:
+            self._clear_markers(dup, dst.name)
+        os.rename(sname, dst.name, src_dir_fd=sup, dst_dir_fd=dup)
+        if self._below(src) is not None:
+            overlay.add_marker(sup, overlay.whiteout(src.name))
+        self._made(dst, dup, is_dir=src.is_dir)
+
+    def link(self, old, new, olddirfd=None, newdirfd=None, follow=False):
+        with self._resolve(old, olddirfd, follow) as src, self._resolve(new, newdirfd, False) as dst:
+            if not src.exists:
+                raise _err(2)
+            if src.is_dir or src.mount_root is not None:
+                raise _err(1)
+            if src.parent.mount is not dst.parent.mount:
+                raise _err(18)
+            owned: list[int] = []
+            try:
+                up = self._creatable(dst, owned)
+                sup, sname = self._writable(src, owned)
+                os.link(sname, dst.name, src_dir_fd=sup, dst_dir_fd=up, follow_symlinks=False)
+                self._made(dst, up)
+            finally:
+                for fd in owned:
+                    os.close(fd)
+
+    @contextlib.contextmanager
+    def _object(self, path, dirfd, follow, write: bool = True):
+        """An O_PATH descriptor of the object itself (copied up when ``write``):
+        it pins the object, so the host's path-taking calls on /proc/self/fd/N act
+        on exactly what the walk found, whatever is swapped in meanwhile."""
+        owned: list[int] = []
+        try:
+            loc = self._walk(path, dirfd, follow, owned)
+            if not loc.exists:
+                raise _err(2)
+            if loc.mount_root is not None:
+                m = loc.mount_root
+                if write and (m.ro or m.file is not None):
+                    raise _err(30 if m.ro else 1)
+                fd = os.open(m.file, os.O_PATH | os.O_CLOEXEC) if m.file else os.dup(m.layers[0].fd)
+            else:
+                if write:
+                    self._check_writable(loc.parent)
+                up, name = self._writable(loc, owned) if write else (loc.pfd, loc.name)
+                fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=up)
+            owned.append(fd)
+            yield f"/proc/self/fd/{fd}", stat.S_ISLNK(os.fstat(fd).st_mode)
+        finally:
+            for fd in owned:
+                os.close(fd)
+
+    def chmod(self, path, mode, dirfd=None, follow=True):
+        with self._object(path, dirfd, follow) as (obj, is_link):
+            if is_link:
+                raise _err(95)              # as fchmodat(AT_SYMLINK_NOFOLLOW) on a link
+            os.chmod(obj, mode)
+
+    def chown(self, path, uid, gid, dirfd=None, follow=True):
+        with self._object(path, dirfd, follow) as (obj, is_link):
+            if is_link:
+                raise _err(1)               # the jail does not chown symlinks themselves
+            os.chown(obj, uid, gid)
+
+    def utime(self, path, ns, dirfd=None, follow=True):
+        with self._object(path, dirfd, follow) as (obj, is_link):
+            if is_link:
+                raise _err(1)
+            os.utime(obj) if ns is None else os.utime(obj, ns=ns)
+
+    def truncate(self, path, length):
+        fd = self.open(path, os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.ftruncate(fd, length)
+        finally:
+            os.close(fd)
+
+    def getxattr(self, path, name, follow=True):
+        with self._object(path, None, follow, write=False) as (obj, _):
+            return os.getxattr(obj, name)
+
+    def listxattr(self, path, follow=True):
+        with self._object(path, None, follow, write=False) as (obj, _):
+            return os.listxattr(obj)
+
+    def setxattr(self, path, name, value, flags, follow=True):
+        with self._object(path, None, follow) as (obj, _):
+            os.setxattr(obj, name, value, flags)
+
+    def removexattr(self, path, name, follow=True):
+        with self._object(path, None, follow) as (obj, _):
+            os.removexattr(obj, name)
+
+    # -- directories, cwd and root ---------------------------------------------------
+    def chdir(self, path):
+        with self._resolve(path, None, True) as loc:
+            if not loc.exists:
+                raise _err(2)
+            if not loc.is_dir:
+                raise _err(20)
+            self.cwd_comps = loc.guest
+
+    def fchdir(self, hostfd):
+        if not stat.S_ISDIR(os.fstat(hostfd).st_mode):
+            raise _err(20)
+        guest = self._guest_of_host(self._host_path(hostfd))
+        if guest is None:
+            raise _err(2)
+        self.cwd_comps = guest
+
+    def getcwd(self):
+        return self.visible(self.cwd_comps)
+
+    def chroot(self, path):
+        with self._resolve(path, None, True) as loc:
+            if not loc.exists:
+                raise _err(2)
+            if not loc.is_dir:
+                raise _err(20)
+            self.root_comps = loc.guest
+
+    def root_path(self) -> bytes:
+        return b"/" + b"/".join(self.root_comps)
+
+    def listdir(self, path: bytes) -> list[bytes]:
+        with self._resolve(path, None, True) as loc:
+            if not loc.exists:
+                raise _err(2)
+            if not loc.is_dir:
+                raise _err(20)
+            return self._names(loc)
+
+    def _names(self, loc: Loc) -> list[bytes]:
+        """The merged names of directory ``loc`` plus mount points inside it."""
+        owned: list[int] = []
+        try:
+            if loc.mount_root is not None:
+                d = self._mount_dir(loc.mount_root)
+            else:
+                i = 0 if not loc.parent.mount.cow else self._lookup(loc.parent, loc.name)[0]
+                d = self._child_dir(loc.parent, loc.name, i, owned)
+            per_layer = []
+            for _, fd in d.fds:
+                rd = os.open(b".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=fd)
+                try:
+                    per_layer.append([os.fsencode(n) for n in os.listdir(rd)])
+                finally:
+                    os.close(rd)
+            names = overlay.merge_names(per_layer) if d.mount.cow else (per_layer[0] if per_layer else [])
+            n = len(loc.guest)
+            for g in self.mounts:
+                if len(g) == n + 1 and g[:n] == loc.guest and g[-1] not in names:
+                    names.append(g[-1])
+            return names
+        finally:
+            for fd in owned:
+                os.close(fd)
+
+    def dir_entries(self, hostfd: int):
+        """For getdents: the merged listing of an overlay directory or of one holding
+        mount points, as (name, d_type, inode); None where the host's own is right."""
+        guest = self._guest_of_host(self._host_path(hostfd))
+        if guest is None:
+            return None
+        m = self._mount_of(guest)
+        has_points = any(len(g) == len(guest) + 1 and g[:len(guest)] == guest for g in self.mounts)
+        if not has_points and (not m.cow or len(m.layers) == 1):
+            return None
+        path = b"/" + b"/".join(guest)
+        saved, self.root_comps = self.root_comps, ()
+        try:
+            out = []
+            for name in [b".", b".."] + self.listdir(path):
+                try:
+                    st = self.stat(path + b"/" + name, follow=False) if name not in (b".", b"..") \
+                        else self.stat(path + b"/" + name)
+                except OSError:
+                    continue
+                out.append((name, stat.S_IFMT(st.st_mode) >> 12, st.st_ino))
+            return out
+        finally:
+            self.root_comps = saved
+
+    def _mount_of(self, guest: tuple) -> Mount:
+        for k in range(len(guest), -1, -1):
+            m = self.mounts.get(guest[:k])
+            if m is not None:
+                return m
+        return self.mounts[()]
+
+    def unix_path(self, path: bytes) -> bytes:
+        """A host path for a guest AF_UNIX address: the socket's directory inside the
+        jail (its writable layer if the socket is yet to be made), named through a
+        kept descriptor so it stays short and cannot be redirected: /proc/self/fd/N/name."""
+        with self._resolve(path, None, True) as loc:
+            if loc.mount_root is not None:
+                raise _err(98)
+            owned: list[int] = []
+            try:
+                d = loc.pfd if loc.exists else self._creatable(loc, owned)
+                st = os.fstat(d)
+                key = (st.st_dev, st.st_ino)
+                if key not in self._unix_dirs:
+                    self._unix_dirs[key] = os.dup(d)
+                return f"/proc/self/fd/{self._unix_dirs[key]}/".encode() + loc.name
+            finally:
+                for fd in owned:
+                    os.close(fd)
+
+    def mount_table(self) -> list[tuple[bytes, str, str, bool]]:
+        """(guest mount point, fs type, source, read-only) for /proc/self/mounts and
+        mountinfo: guest paths only, sources named by kind, never by host path."""
+        fstypes = {"proc": "proc", "tmpfs": "tmpfs", "dev": "devtmpfs"}
+        return [(b"/" + b"/".join(g), fstypes.get(m.kind, "overlay" if m.cow else "guise"), m.kind, m.ro)
+                for g, m in sorted(self.mounts.items())]
