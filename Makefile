@@ -10,8 +10,9 @@ STAMPS  := $(CACHE)/stamps
 APT     := DEBIAN_FRONTEND=noninteractive apt-get -y -q
 JOBS    ?= 2
 
-# Debian packages the test suite runs or compares against.
-TEST_DEBS := busybox-static gawk perl coreutils grep sed python3 libc6-i386 make
+# Debian packages the test suite runs or compares against; fuse3 (fusermount3) and
+# libfuse2 (the library fusepy loads) are what `guise zone mount` needs.
+TEST_DEBS := busybox-static gawk perl coreutils grep sed python3 libc6-i386 make fuse3 libfuse2
 BENCH_DEBS := qemu-user
 
 .PHONY: all install demo test fuzz soak bench samples docs clean deps-test deps-bench busybox-i386
@@ -42,7 +43,7 @@ $(VENV)/.installed: pyproject.toml $(STAMPS)/python-venv
 
 install: $(VENV)/.installed
 
-$(STAMPS)/deps-test: | $(STAMPS)
+$(STAMPS)/deps-test: Makefile | $(STAMPS)
 	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then $(MAKE) $(STAMPS)/apt-update && $(APT) install $$missing; fi
 	touch $@

@@ -3,8 +3,9 @@
 
 Workloads (the foundation issue's list): a CPU-bound loop, 200k cheap
 syscalls, 20 MB of file I/O in 4 KiB blocks, start-up of a static hello, and
-`python3 -c pass`.  Peers: native, qemu-user, Qiling (from its own venv under
-bench/.peers, never a dependency of guise).  Each cell is the median of N
+`python3 -c pass`, a fork+exec loop and a threaded mutex.  Peers: native,
+qemu-user, Qiling (from its own venv under bench/.peers, never a dependency of
+guise); guise also runs each inside an `--overlay` jail over the host root.  Each cell is the median of N
 runs' wall time; the table reports seconds and guise's ratio to each peer.
 """
 from __future__ import annotations
@@ -48,7 +49,8 @@ def workloads(tmp: str) -> dict:
 
 def peer_commands() -> dict:
     guise = [sys.executable, "-m", "guise", "run", "--"]
-    peers = {"native": [], "guise": guise}
+    peers = {"native": [], "guise": guise,
+             "guise jail": guise[:-1] + ["--root", "/:ro", "--overlay", "--"]}
     if shutil.which("qemu-x86_64"):
         peers["qemu-user"] = ["qemu-x86_64"]
     if QILING_PY.exists():
@@ -172,6 +174,14 @@ def main() -> int:
                      else g("fork+exec ×200 (dash loop)") <= 3 * q("fork+exec ×200 (dash loop)")),
               target("threaded ≤ 2× qemu-user", None if not (g("4 threads on one mutex") and q("4 threads on one mutex"))
                      else g("4 threads on one mutex") <= 2 * q("4 threads on one mutex"))]
+    jail_ratios = [results[(n, "guise jail")] / results[(n, "guise")] for n in names
+                   if results.get((n, "guise jail")) and results.get((n, "guise"))]
+    if jail_ratios:
+        lines.insert(lines.index("| target | result |") - 1,
+                     f"An `--overlay` jail over the host root costs {min(jail_ratios):.2f}–"
+                     f"{max(jail_ratios):.2f}× the unjailed run.\n")
+    lines.append(target("an --overlay jail ≤ 1.1× unjailed, every workload",
+                        None if not jail_ratios else max(jail_ratios) <= 1.1))
     if "Qiling" in cols:
         faster = [results.get((n, "guise")) is not None and
                   (results.get((n, "Qiling")) is None or results[(n, "guise")] < results[(n, "Qiling")])

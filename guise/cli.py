@@ -7,7 +7,7 @@ import resource
 import signal
 import sys
 
-from . import exitcodes
+from . import exitcodes, zonecmd
 from .api import GuiseError
 
 RUN_EPILOG = "exit status:\n  the guest's own status, or 128+N when it died by signal N (as a shell shows it);\n" + \
@@ -24,20 +24,26 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a program", epilog=RUN_EPILOG,
                          formatter_class=argparse.RawDescriptionHelpFormatter,
                          description="Run PROG with ARGS on the emulated CPU, with the host's files and environment.")
-    run.add_argument("--trace", action="store_true", help="print every system call on stderr, strace style")
-    run.add_argument("--trace-json", metavar="FILE", help="write every system call as one JSON object per line to FILE")
-    run.add_argument("-f", "--follow-forks", action="store_true",
-                     help="with --trace: tag each line with the pid of the process that made the call, like strace -f")
-    run.add_argument("--stats", action="store_true", help="print a summary at exit: syscalls by name, unimplemented ones, time")
-    run.add_argument("--count-instructions", action="store_true", help="count executed instructions (slow)")
-    run.add_argument("-v", "--verbose", action="store_true", help="say why the guest stopped when it died by a fault")
+    add_report_options(run)
     add_jail_options(run)
     run.add_argument("prog", metavar="PROG", help="the program: a path, or a name looked up on PATH")
     run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="arguments for PROG")
 
     info = sub.add_parser("info", help="describe an executable and the personality that would run it")
     info.add_argument("prog", metavar="PROG")
+    zonecmd.add_parser(sub)
     return ap
+
+
+def add_report_options(ap: argparse.ArgumentParser) -> None:
+    """What `guise run` (and `guise zone run`) can report about a run."""
+    ap.add_argument("--trace", action="store_true", help="print every system call on stderr, strace style")
+    ap.add_argument("--trace-json", metavar="FILE", help="write every system call as one JSON object per line to FILE")
+    ap.add_argument("-f", "--follow-forks", action="store_true",
+                    help="with --trace: tag each line with the pid of the process that made the call, like strace -f")
+    ap.add_argument("--stats", action="store_true", help="print a summary at exit: syscalls by name, unimplemented ones, time")
+    ap.add_argument("--count-instructions", action="store_true", help="count executed instructions (slow)")
+    ap.add_argument("-v", "--verbose", action="store_true", help="say why the guest stopped when it died by a fault")
 
 
 def add_jail_options(ap: argparse.ArgumentParser) -> None:
@@ -72,7 +78,7 @@ def jail_config(args):
     cfg = JailConfig()
     if args.root:
         cfg.set_root(args.root)
-    elif any(wanted):
+    elif any(wanted) and not args.untrusted:
         cfg.root = "/"                       # a jail over the host root (e.g. only --limit or --net)
     cfg.overlay = args.overlay
     cfg.binds = [Bind.parse(b) for b in args.bind]
@@ -223,7 +229,7 @@ def main(argv=None) -> int:
     except OSError:
         _MSG_FD = 2
     try:
-        status = {"run": cmd_run, "info": cmd_info}[args.command](args)
+        status = {"run": cmd_run, "info": cmd_info, "zone": zonecmd.run}[args.command](args)
     except GuiseError as e:
         _message(str(e))
         status = e.status

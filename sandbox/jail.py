@@ -68,11 +68,15 @@ class JailConfig:
         self.root, self.root_ro, self.root_rw = spec, mode == "ro", mode == "rw"
 
     def apply_untrusted(self, net_given: bool) -> None:
-        """The ``--untrusted`` profile: the host root read-only unless a root was given,
-        an overlay unless the root was given ``:rw``, no network unless ``--net`` said so."""
+        """The ``--untrusted`` profile: the host root read-only (with a private /tmp)
+        unless a root was given, an overlay unless the root was given ``:rw``, no
+        network unless ``--net`` said so."""
         self.untrusted = True
         if self.root is None:
             self.root, self.root_ro = "/", True
+            if not any(t.rstrip("/") == "/tmp" for t in self.tmpfs) and \
+                    not any(b.guest.rstrip("/") == "/tmp" for b in self.binds):
+                self.tmpfs.append("/tmp")     # the host's /tmp holds other jails' layers
         if not self.root_rw:
             self.overlay = True
         if not net_given:

@@ -108,6 +108,7 @@ class Loc:
 class JailView(FileSystemView):
     def __init__(self, config):
         self._owner = os.getpid()
+        self.anchor = os.getpid()                   # the jail's processes descend from it
         self._temps: list[str] = []
         self._unix_dirs: dict[tuple, int] = {}      # (dev, ino) of a socket's dir -> kept fd
         self.mounts: dict[tuple, Mount] = {}
@@ -339,6 +340,8 @@ class JailView(FileSystemView):
         """(index into d.fds, lstat) of the layer that shows ``name``, or None."""
         if d.mount.cow and overlay.is_marker(name):
             return None
+        if d.mount.kind == "proc" and not d.rel and name.isdigit() and not self.has_pid(int(name)):
+            return None                        # another jail's or the host's process
         for i, (layer, fd) in enumerate(d.fds):
             try:
                 return i, os.stat(name, dir_fd=fd, follow_symlinks=False)
@@ -883,6 +886,8 @@ class JailView(FileSystemView):
                 finally:
                     os.close(rd)
             names = overlay.merge_names(per_layer) if d.mount.cow else (per_layer[0] if per_layer else [])
+            if d.mount.kind == "proc" and not d.rel:
+                names = [n for n in names if not n.isdigit() or self.has_pid(int(n))]
             n = len(loc.guest)
             for g in self.mounts:
                 if len(g) == n + 1 and g[:n] == loc.guest and g[-1] not in names:
@@ -892,6 +897,21 @@ class JailView(FileSystemView):
             for fd in owned:
                 os.close(fd)
 
+    def has_pid(self, pid: int) -> bool:
+        """Whether host pid ``pid`` belongs to this jail: a descendant of the process
+        that built it (which a supervisor keeps as the subreaper of orphans)."""
+        for _ in range(256):
+            if pid == self.anchor:
+                return True
+            if pid <= 1:
+                return False
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as f:
+                    pid = int(f.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                return False
+        return False
+
     def dir_entries(self, hostfd: int):
         """For getdents: the merged listing of an overlay directory or of one holding
         mount points, as (name, d_type, inode); None where the host's own is right."""
@@ -900,7 +920,8 @@ class JailView(FileSystemView):
             return None
         m = self._mount_of(guest)
         has_points = any(len(g) == len(guest) + 1 and g[:len(guest)] == guest for g in self.mounts)
-        if not has_points and (not m.cow or len(m.layers) == 1):
+        proc_root = m.kind == "proc" and guest == m.guest
+        if not has_points and not proc_root and (not m.cow or len(m.layers) == 1):
             return None
         path = b"/" + b"/".join(guest)
         saved, self.root_comps = self.root_comps, ()
