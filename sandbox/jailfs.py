@@ -42,6 +42,14 @@ WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_TRUNC | os.O_CREAT
 # the device files a jail shows under /dev: (major, minor) of each
 DEVICES = {b"null": (1, 3), b"zero": (1, 5), b"full": (1, 7), b"random": (1, 8),
            b"urandom": (1, 9), b"tty": (5, 0)}
+# /proc entries a jail hides: host kernel memory and state, and an emulator process's
+# own memory, environment, command line and mappings (host secrets and paths)
+PROC_HIDDEN_TOP = {b"kcore", b"kmsg", b"kallsyms", b"kpagecount", b"kpageflags", b"kpagecgroup",
+                   b"sysrq-trigger", b"keys", b"key-users", b"timer_list", b"sched_debug", b"modules",
+                   b"iomem", b"ioports", b"vmallocinfo", b"slabinfo", b"config.gz", b"mtrr"}
+PROC_HIDDEN_PID = {b"mem", b"pagemap", b"map_files", b"environ", b"cmdline", b"auxv", b"maps",
+                   b"smaps", b"smaps_rollup", b"numa_maps", b"stack", b"syscall", b"clear_refs",
+                   b"mountinfo", b"mounts", b"mountstats", b"io", b"personality", b"timers"}
 DEV_LINKS = {b"fd": b"/proc/self/fd", b"stdin": b"/proc/self/fd/0",
              b"stdout": b"/proc/self/fd/1", b"stderr": b"/proc/self/fd/2"}
 
@@ -340,8 +348,8 @@ class JailView(FileSystemView):
         """(index into d.fds, lstat) of the layer that shows ``name``, or None."""
         if d.mount.cow and overlay.is_marker(name):
             return None
-        if d.mount.kind == "proc" and not d.rel and name.isdigit() and not self.has_pid(int(name)):
-            return None                        # another jail's or the host's process
+        if d.mount.kind == "proc" and self._proc_hidden(d.rel, name):
+            return None
         for i, (layer, fd) in enumerate(d.fds):
             try:
                 return i, os.stat(name, dir_fd=fd, follow_symlinks=False)
@@ -886,8 +894,8 @@ class JailView(FileSystemView):
                 finally:
                     os.close(rd)
             names = overlay.merge_names(per_layer) if d.mount.cow else (per_layer[0] if per_layer else [])
-            if d.mount.kind == "proc" and not d.rel:
-                names = [n for n in names if not n.isdigit() or self.has_pid(int(n))]
+            if d.mount.kind == "proc":
+                names = [n for n in names if not self._proc_hidden(d.rel, n)]
             n = len(loc.guest)
             for g in self.mounts:
                 if len(g) == n + 1 and g[:n] == loc.guest and g[-1] not in names:
@@ -896,6 +904,15 @@ class JailView(FileSystemView):
         finally:
             for fd in owned:
                 os.close(fd)
+
+    def _proc_hidden(self, rel: tuple, name: bytes) -> bool:
+        """What the host's /proc must not show a jailed guest: other processes, and
+        the files that expose an emulator's host memory, environment or paths (a
+        guest's own views of those are answered by the personality, from its model)."""
+        if not rel:
+            return (name.isdigit() and not self.has_pid(int(name))) or name in PROC_HIDDEN_TOP
+        per_process = len(rel) == 1 and rel[0].isdigit() or len(rel) == 3 and rel[1] == b"task"
+        return per_process and name in PROC_HIDDEN_PID
 
     def has_pid(self, pid: int) -> bool:
         """Whether host pid ``pid`` belongs to this jail: a descendant of the process
@@ -920,7 +937,7 @@ class JailView(FileSystemView):
             return None
         m = self._mount_of(guest)
         has_points = any(len(g) == len(guest) + 1 and g[:len(guest)] == guest for g in self.mounts)
-        proc_root = m.kind == "proc" and guest == m.guest
+        proc_root = m.kind == "proc" and len(guest) - len(m.guest) in (0, 1, 3)
         if not has_points and not proc_root and (not m.cow or len(m.layers) == 1):
             return None
         path = b"/" + b"/".join(guest)
