@@ -30,10 +30,12 @@ QILING_RUNNER = Path(__file__).resolve().parent / "qiling_runner.py"
 TIMEOUT = 180
 
 SYSCALLS = 200_000
+EMULATED_CHILDREN = "fork+exec ×200, qemu emulating the children too"
 
 
 def workloads(tmp: str) -> dict:
     s = lambda name: str(SAMPLES / f"{name}-static-glibc-x86_64")  # noqa: E731
+    hello = SAMPLES / "hello-static-x86_64"
     return {
         "cpu loop (300M xorshift)": [s("cpuloop"), "300000000"],
         "200k getppid syscalls": [s("getppid-loop"), str(SYSCALLS)],
@@ -42,7 +44,12 @@ def workloads(tmp: str) -> dict:
         "static hello start-up": [str(SAMPLES / "hello-static-x86_64")],
         "python3 -c pass": ["/usr/bin/python3", "-c", "pass"],
         "fork+exec ×200 (dash loop)": ["/bin/sh", "-c", "i=0; while [ $i -lt 200 ]; do "
-                                       f"{SAMPLES / 'hello-static-x86_64'} >/dev/null; i=$((i+1)); done"],
+                                       f"{hello} >/dev/null; i=$((i+1)); done"],
+        # qemu-user does not follow execve (without binfmt_misc, which cannot claim the
+        # host's own architecture), so under it the loop above runs its children
+        # natively; this row has qemu emulate every child too, as guise does
+        EMULATED_CHILDREN: ["/bin/sh", "-c", "i=0; while [ $i -lt 200 ]; do "
+                            f"qemu-x86_64 {hello} >/dev/null; i=$((i+1)); done"],
         "4 threads on one mutex": [s("threads")],
     }
 
@@ -127,6 +134,8 @@ def main() -> int:
         if args.only and args.only not in name:
             continue
         for peer, prefix in peers.items():
+            if name == EMULATED_CHILDREN and peer != "qemu-user":
+                continue
             t, why = measure(prefix + argv, runs, env)
             results[(name, peer)] = t
             if why:
@@ -147,6 +156,8 @@ def main() -> int:
             t = results.get((n, c))
             cells.append(fmt(t) if t is not None else notes.get((n, c), "—"))
         g, q, ql = results.get((n, "guise")), results.get((n, "qemu-user")), results.get((n, "Qiling"))
+        if n == EMULATED_CHILDREN:         # guise's own row is the plain loop (it always emulates)
+            g = results.get(("fork+exec ×200 (dash loop)", "guise"))
         r1 = f"{g / q:.2f}x" if g and q else "—"
         r2 = f"{g / ql:.2f}x" if g and ql else "—"
         lines.append(f"| {n} | " + " | ".join(cells) + f" | {r1} | {r2} |")
@@ -170,8 +181,9 @@ def main() -> int:
                      else g("static hello start-up") <= 0.3),
               target("I/O ≤ 2× qemu-user", None if not (g("file I/O 20 MB / 4 KiB") and q("file I/O 20 MB / 4 KiB"))
                      else g("file I/O 20 MB / 4 KiB") <= 2 * q("file I/O 20 MB / 4 KiB")),
-              target("fork+exec ≤ 3× qemu-user", None if not (g("fork+exec ×200 (dash loop)") and q("fork+exec ×200 (dash loop)"))
-                     else g("fork+exec ×200 (dash loop)") <= 3 * q("fork+exec ×200 (dash loop)")),
+              target("fork+exec ≤ 3× qemu-user (qemu emulating the children too)",
+                     None if not (g("fork+exec ×200 (dash loop)") and q(EMULATED_CHILDREN))
+                     else g("fork+exec ×200 (dash loop)") <= 3 * q(EMULATED_CHILDREN)),
               target("threaded ≤ 2× qemu-user", None if not (g("4 threads on one mutex") and q("4 threads on one mutex"))
                      else g("4 threads on one mutex") <= 2 * q("4 threads on one mutex"))]
     jail_ratios = [results[(n, "guise jail")] / results[(n, "guise")] for n in names
