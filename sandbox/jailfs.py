@@ -797,6 +797,26 @@ class JailView(FileSystemView):
             for fd in owned:
                 os.close(fd)
 
+    @contextlib.contextmanager
+    def changing(self, hostfd: int):
+        host = self._host_path(hostfd)
+        guest = self._guest_of_host(host) if host.startswith(b"/") else None
+        if guest is None:                            # pipes, sockets, anonymous files
+            yield hostfd
+            return
+        m = self._mount_of(guest)
+        if m.ro or m.file is not None and m.kind != "bind":
+            raise _err(30 if m.ro else 1)
+        if not m.cow or host.startswith(m.layers[0].path + b"/") or host == m.layers[0].path:
+            yield hostfd
+            return
+        saved, self.root_comps = self.root_comps, ()
+        try:
+            with self._object(b"/" + b"/".join(guest), None, False) as (obj, _):
+                yield obj                            # the copied-up object in the upper layer
+        finally:
+            self.root_comps = saved
+
     def chmod(self, path, mode, dirfd=None, follow=True):
         with self._object(path, dirfd, follow) as (obj, is_link):
             if is_link:

@@ -8,6 +8,7 @@ Failures raise ``OSError`` with a Linux errno, which the personality passes on.
 from __future__ import annotations
 
 import abc
+import contextlib
 import os
 from typing import BinaryIO, Optional
 
@@ -85,6 +86,13 @@ class FileSystemView(abc.ABC):
             return os.readlink(f"/proc/self/fd/{hostfd}".encode())
         except OSError:
             return b""
+
+    @contextlib.contextmanager
+    def changing(self, hostfd: int):
+        """What an fd-based metadata change (fchmod, fchown, futimens, fsetxattr) must
+        act on: the descriptor itself here; a jail copies a lower-layer file up first,
+        or refuses on a read-only mount, since the change would land on the host."""
+        yield hostfd
 
     def chroot(self, path: bytes) -> None:
         """Narrow the guest's root.  Only a jail can: outside one, guise would have to

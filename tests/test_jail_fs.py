@@ -176,3 +176,21 @@ def test_guest_chroot_nests_inside_the_jail(jroot, resolver):
               "busybox chroot /j /bin/busybox sh -c 'cat /f; cd ../../..; ls; cat /etc/secret 2>&1'"],
              resolver)
     assert r.stdout == b"jailed\nbin\nf\ncat: can't open '/etc/secret': No such file or directory\n", r.stderr
+
+
+def test_fd_based_changes_never_reach_the_lower_tree(tmp_path, resolver):
+    """fchmod/fchown/futimens/fsetxattr on a descriptor opened read-only: in an overlay
+    they land on a copied-up file; on a read-only root they are refused."""
+    target = tmp_path / "lower.txt"
+    target.write_text("data\n")
+    os.chmod(target, 0o644)
+    before = tree_digest(tmp_path)
+    code = (f"import os; fd = os.open('{target}', os.O_RDONLY); os.fchmod(fd, 0o600); "
+            "os.utime(fd, (1, 1)); os.setxattr(fd, 'user.k', b'v'); "
+            f"st = os.stat('{target}'); print(oct(st.st_mode & 0o777), int(st.st_mtime), "
+            f"os.getxattr('{target}', 'user.k'))")
+    r = jrun(["--root", "/:ro", "--overlay"], ["/usr/bin/python3", "-c", code], resolver)
+    assert r.stdout == b"0o600 1 b'v'\n", r.stderr
+    r = jrun(["--root", "/:ro"], ["/usr/bin/python3", "-c", code], resolver)
+    assert r.returncode == 1 and b"Read-only file system" in r.stderr
+    assert tree_digest(tmp_path) == before

@@ -421,7 +421,8 @@ def sys_chmod(p, pth, mode):
 
 @syscall("fchmod", "fd", "mode")
 def sys_fchmod(p, fd, mode):
-    os.fchmod(p.fds.get(s32(fd)), mode & 0o7777)
+    with p.fs.changing(p.fds.get(s32(fd))) as target:
+        os.chmod(target, mode & 0o7777)
     return 0
 
 
@@ -450,7 +451,8 @@ def sys_lchown(p, pth, uid, gid):
 
 @syscall(("fchown", "fchown32"), "fd", "int", "int")
 def sys_fchown(p, fd, uid, gid):
-    os.fchown(p.fds.get(s32(fd)), _id(uid), _id(gid))
+    with p.fs.changing(p.fds.get(s32(fd))) as target:
+        os.chown(target, _id(uid), _id(gid))
     return 0
 
 
@@ -458,7 +460,8 @@ def sys_fchown(p, fd, uid, gid):
 def sys_fchownat(p, dfd, pth, uid, gid, flags):
     pth = path(p, pth)
     if not pth and flags & AT_EMPTY_PATH:
-        os.fchown(dirfd(p, dfd), _id(uid), _id(gid))
+        with p.fs.changing(dirfd(p, dfd)) as target:
+            os.chown(target, _id(uid), _id(gid))
         return 0
     p.fs.chown(pth, _id(uid), _id(gid), dirfd(p, dfd), follow=not flags & AT_SYMLINK_NOFOLLOW)
     return 0
@@ -504,7 +507,8 @@ def _utimens(p, dfd, pth, times_addr, flags, ts_struct):
     if not pth:
         if dfd is None:
             raise OSError(14, "Bad address")
-        os.utime(dfd, ns=ns) if ns else os.utime(dfd)
+        with p.fs.changing(dfd) as target:
+            os.utime(target, ns=ns) if ns else os.utime(target)
         return 0
     p.fs.utime(pth, ns, dfd, follow)
     return 0

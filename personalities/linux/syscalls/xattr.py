@@ -81,7 +81,8 @@ def sys_lsetxattr(p, pth, name, value, size, flags):
 
 @syscall("fsetxattr", "fd", "str", "ptr", "size", "hex")
 def sys_fsetxattr(p, fd, name, value, size, flags):
-    os.setxattr(p.fds.get(s32(fd)), _name(p, name), _value(p, value, size), s32(flags))
+    with p.fs.changing(p.fds.get(s32(fd))) as target:
+        os.setxattr(target, _name(p, name), _value(p, value, size), s32(flags))
     return 0
 
 
@@ -99,5 +100,6 @@ def sys_lremovexattr(p, pth, name):
 
 @syscall("fremovexattr", "fd", "str")
 def sys_fremovexattr(p, fd, name):
-    os.removexattr(p.fds.get(s32(fd)), _name(p, name))
+    with p.fs.changing(p.fds.get(s32(fd))) as target:
+        os.removexattr(target, _name(p, name))
     return 0
