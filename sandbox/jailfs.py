@@ -797,6 +797,21 @@ class JailView(FileSystemView):
             for fd in owned:
                 os.close(fd)
 
+    def reopen(self, hostfd: int, flags: int) -> int:
+        """A reopen for writing goes through the view (copy-up, read-only mounts);
+        reading may use the host's magic link, which names exactly that file."""
+        if not flags & (os.O_WRONLY | os.O_RDWR | os.O_TRUNC):
+            return super().reopen(hostfd, flags)
+        host = self._host_path(hostfd)
+        guest = self._guest_of_host(host) if host.startswith(b"/") else None
+        if guest is None:
+            return super().reopen(hostfd, flags)     # a pipe or socket: no path to protect
+        saved, self.root_comps = self.root_comps, ()
+        try:
+            return self.open(b"/" + b"/".join(guest), flags)
+        finally:
+            self.root_comps = saved
+
     @contextlib.contextmanager
     def changing(self, hostfd: int):
         host = self._host_path(hostfd)

@@ -94,6 +94,10 @@ class FileSystemView(abc.ABC):
         or refuses on a read-only mount, since the change would land on the host."""
         yield hostfd
 
+    def reopen(self, hostfd: int, flags: int) -> int:
+        """open("/proc/self/fd/N"): a new open of the same file, as Linux does."""
+        return os.open(f"/proc/self/fd/{hostfd}", flags)
+
     def chroot(self, path: bytes) -> None:
         """Narrow the guest's root.  Only a jail can: outside one, guise would have to
         change the emulator's own root, which its Python imports live under."""

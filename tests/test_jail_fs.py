@@ -194,3 +194,14 @@ def test_fd_based_changes_never_reach_the_lower_tree(tmp_path, resolver):
     r = jrun(["--root", "/:ro"], ["/usr/bin/python3", "-c", code], resolver)
     assert r.returncode == 1 and b"Read-only file system" in r.stderr
     assert tree_digest(tmp_path) == before
+
+
+def test_reopen_through_proc_fd_for_writing_copies_up(tmp_path, resolver):
+    target = tmp_path / "lower.txt"
+    target.write_text("data\n")
+    code = (f"import os; fd = os.open('{target}', os.O_RDONLY); "
+            "w = os.open(f'/proc/self/fd/{fd}', os.O_WRONLY | os.O_TRUNC); os.write(w, b'new'); "
+            f"print(open('{target}').read())")
+    r = jrun(["--root", "/:ro", "--overlay"], ["/usr/bin/python3", "-c", code], resolver)
+    assert r.stdout == b"new\n", r.stderr
+    assert target.read_text() == "data\n"

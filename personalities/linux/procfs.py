@@ -116,7 +116,7 @@ def _open_own(p, rest: bytes, flags: int) -> int | None:
         return _fd_dir(p)
     host = _guest_fd(p, rest)
     if host is not None:
-        return os.open(f"/proc/self/fd/{host}", flags)     # reopen, as Linux does
+        return p.fs.reopen(host, flags)                   # a new open, as Linux does
     data = contents(p, rest)
     if data is None:
         return None
