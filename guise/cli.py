@@ -154,13 +154,17 @@ def run_program(args, argv: list[str], config, env=None) -> int:
         except SandboxError as e:
             raise GuiseError(str(e), exitcodes.USAGE) from None
     try:
-        return _run(args, argv, jail, env)
+        status, sig = _run(args, argv, jail, env)
     finally:
         if jail is not None:
-            jail.close()
+            jail.close()                 # before dying by the guest's signal, which skips it
+    if sig is not None:
+        _die_by_signal(sig)
+    return status
 
 
-def _run(args, argv, jail, env) -> int:
+def _run(args, argv, jail, env) -> tuple[int | None, int | None]:
+    """Run to the end; (exit status, None) or (None, the signal the guest died by)."""
     from .api import start
     tracer = None
     json_stream = None
@@ -183,10 +187,8 @@ def _run(args, argv, jail, env) -> int:
     if result.message and (args.verbose or args.trace or args.stats or result.guise_status):
         _message(result.message)
     if result.guise_status is not None:
-        return result.guise_status
-    if result.signal is not None:
-        _die_by_signal(result.signal)
-    return result.exit_status
+        return result.guise_status, None
+    return result.exit_status, result.signal
 
 
 def print_stats(result) -> None:
