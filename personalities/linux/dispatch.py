@@ -4,13 +4,20 @@ This is the hot path.  The CPU's trap callback hands over the raw register
 values; ``dispatch`` indexes the list, calls the handler with as many
 arguments as it declared, and turns OSError / GuestFault into -errno.  Tracing
 and statistics wrap the same table only when asked for.
+
+A signal that arrived while the guest was running (guise's host handler runs
+when the emulator next executes Python, i.e. at this trap) is delivered before
+the system call, which then runs when the handler returns — as on Linux, where
+it is delivered on the way back to user mode, before the next system call is
+made.  Running the call first would make it fail with EINTR though it never
+had to wait (a write to a pipe, say).
 """
 from __future__ import annotations
 
 import errno as E
 
 from personalities.guestmem import GuestFault
-from .signals import GuestInterrupt, deliver_at_trap
+from .signals import GuestInterrupt, deliver_at_trap, deliver_before
 from .syscalls import decl
 from . import syscalls  # noqa: F401  (registers the handlers)
 
@@ -38,6 +45,8 @@ def make_dispatch(proc, entries: list, counts: list):
             fn, n = entries[nr]
         except (IndexError, TypeError):
             return unimplemented(nr)
+        if proc.sig_flag and proc.pending & ~proc.sigmask:
+            return deliver_before(proc)
         counts[nr] += 1
         restart = None
         try:
@@ -67,6 +76,8 @@ def make_traced_dispatch(proc, entries: list, decls: list, counts: list, tracer)
             ret = unimplemented(nr)
             tracer.unimplemented(proc, nr, args, ret)
             return ret
+        if proc.sig_flag and proc.pending & ~proc.sigmask:
+            return deliver_before(proc)
         counts[nr] += 1
         d = decls[nr]
         call = tracer.enter(proc, d, args[:n])

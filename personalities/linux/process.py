@@ -73,7 +73,6 @@ class LinuxProcess:
         self.auxv = b""
         self.exit_status: int | None = None
         self.sigactions: dict[int, bytes] = {}
-        self.sigmask = 0
         self.tls_slots: dict[int, bytes] = {}
         self.clear_child_tid = 0
         self.cleanup: list = []          # callables run when the process ends
@@ -93,7 +92,9 @@ class LinuxProcess:
         self.blocking = False            # inside a blocking host call (a signal interrupts it)
         self.shadow: dict = {}           # signal frame address -> saved CPU context
         self.sig_codes: dict = {}        # si_code of pending signals other than SI_USER
-        self.host_mask = 0               # what this thread's host thread blocks (signals.mirror_mask)
+        self.sig_infos: dict = {}        # host-layout siginfo of pending signals that came with one
+        # the mask is inherited across execve: the guest starts with the one the emulator got
+        self.sigmask = self.host_mask = signals.initial_mask()   # host_mask: see signals.mirror_mask
         self.altstack_info = None
         self.replacement: "LinuxProcess | None" = None   # set by execve, run next
         self.history: list[tuple] = []                   # (abi, counts, unimpl) of earlier images
@@ -178,12 +179,13 @@ class LinuxProcess:
         child.replacement = None
         child.forked_in_thread = False
         child.pending, child.sig_flag, child.blocking = 0, False, False
-        child.shadow, child.altstack_info, child.sig_codes = {}, None, {}
+        child.shadow, child.altstack_info, child.sig_codes, child.sig_infos = {}, None, {}, {}
         child.host_mask = -1             # a new host thread: mirror the mask on its first change
         started = threading.Event()
 
         def host_thread():
             child.tid = threading.get_native_id()
+            signals.mirror_mask(child)    # the host thread starts with its creator's mask, less glibc's SIGCANCEL
             started.set()
             self.group.bel.acquire(child)
             try:
@@ -395,7 +397,7 @@ class LinuxProcess:
                            count_instructions=self.count_instructions, jail=self.jail)
         new.pid = self.pid
         new.fds = self.fds
-        new.sigmask = self.sigmask
+        new.sigmask, new.host_mask = self.sigmask, self.host_mask
         # handlers reset to default on exec; ignored signals stay ignored
         new.sigactions = {sig: act for sig, act in self.sigactions.items()
                           if int.from_bytes(act[:self.abi.ptr_size], "little") == 1}
@@ -407,6 +409,8 @@ class LinuxProcess:
         hostcall.set_comm(os.path.basename(given))     # a script's name, not its interpreter's
         for fd in sorted(self.fds.cloexec):
             self.fds.close(fd)
+        from .syscalls.time import delete_timers
+        delete_timers(self)                             # execve deletes POSIX timers
         return new
 
     def _fault_to_handler(self, stop) -> bool:

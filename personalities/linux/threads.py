@@ -98,6 +98,7 @@ class ThreadGroup:
         self.done = threading.Event()            # all threads gone, or the group exited
         self.sliced = False                      # run in slices even with one thread (timer signals)
         self.finisher = None                     # called to end the process from another thread
+        self.timers: set = set()                 # host POSIX timer ids the guest created (timer_create)
 
     @property
     def multi(self) -> bool:
@@ -119,3 +120,4 @@ class ThreadGroup:
         self.threads = {survivor.tid: survivor}
         self.leader = survivor
         self.done = threading.Event()
+        self.timers = set()                      # POSIX timers are not inherited by fork

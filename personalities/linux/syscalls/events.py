@@ -1,8 +1,19 @@
-"""Event descriptors: epoll, eventfd, timerfd — host objects behind guest fds.
+"""Event descriptors: epoll, eventfd, timerfd, signalfd — host objects behind guest fds.
 
 epoll registers the *host* descriptor with the host's epoll and remembers the
 guest's 64-bit cookie for it, so epoll_wait hands back exactly what the guest
 registered.  struct epoll_event is packed (12 bytes) on both x86 ABIs.
+
+signalfd is the host kernel's own signalfd with the guest's mask.  Why that is
+exact: a guest signal is a host signal of the emulator process, and a signal
+the guest has blocked waits in the host kernel — guise mirrors the guest's mask
+onto the host thread and moves the signals it had already taken in back to the
+kernel when the guest blocks them (see personalities/linux/signals.py) — so
+neither guise's host handlers nor its own bookkeeping take a signal away from
+the signalfd.  Readiness for poll/select/epoll, read(2) returning 128-byte
+``struct signalfd_siginfo`` records (the same layout on i386 and x86-64),
+EAGAIN with SFD_NONBLOCK, and the reader seeing its own thread's and its
+process's signals are then the kernel's.
 """
 from __future__ import annotations
 
@@ -11,6 +22,7 @@ import os
 import struct
 
 from ..abi import s32
+from .. import hostcall
 from .decl import syscall
 from .util import einval
 
@@ -154,3 +166,30 @@ def sys_timerfd_gettime(p, fd, cur):
 @syscall("timerfd_gettime64", "fd", "ptr")
 def sys_timerfd_gettime64(p, fd, cur):
     return _gettime(p, fd, cur, p.abi.timespec64)
+
+
+# -- signalfd -------------------------------------------------------------------------
+NR_SIGNALFD4 = 289                          # the host's (x86-64) number
+
+
+@syscall("signalfd4", "fd", "ptr", "size", "hex")
+def sys_signalfd4(p, fd, maskp, sizemask, flags):
+    """A new host signalfd (fd -1) or a new mask for an existing one (the kernel checks
+    that it is a signalfd: EINVAL otherwise).  See the module docstring for why the host's."""
+    fd, flags = s32(fd), s32(flags)
+    if sizemask != 8:
+        raise einval()
+    mask = ctypes.c_uint64(p.mem.u64(maskp))
+    if flags & ~(O_CLOEXEC | O_NONBLOCK):
+        raise einval()
+    if fd == -1:
+        h = hostcall.syscall(NR_SIGNALFD4, -1, ctypes.addressof(mask), 8, flags | O_CLOEXEC)
+        return p.fds.add(h, cloexec=bool(flags & O_CLOEXEC))
+    hostcall.syscall(NR_SIGNALFD4, p.fds.get(fd), ctypes.addressof(mask), 8, flags)
+    return fd
+
+
+@syscall("signalfd", "fd", "ptr", "size")
+def sys_signalfd(p, fd, maskp, sizemask):
+    """The old call: signalfd4 without flags."""
+    return sys_signalfd4(p, fd, maskp, sizemask, 0)
