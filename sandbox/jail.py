@@ -116,10 +116,32 @@ class Jail:
         self.policy = policy
         self.limits = limits
         self.audit = audit
+        self.supervisor: Optional[int] = None   # the process that watches the jail, if any
 
     @property
     def hostname(self) -> Optional[str]:
         return self.config.hostname
+
+    def has_pid(self, pid: int) -> bool:
+        """Whether host process ``pid`` is one of this jail's (any process, unjailed)."""
+        return not self.config.jailed or self.fs.has_pid(pid)
+
+    def signal_targets(self, pid: int, caller: int) -> list[int]:
+        """The processes kill(``pid``) reaches from the jail's process ``caller``: those
+        of the jail only, never its supervisor, as in a PID namespace.  ESRCH if none."""
+        if pid > 0:
+            found = [pid] if self.fs.has_pid(pid) else []
+        else:
+            members = self.fs.pids()
+            if pid == -1:
+                found = [q for q in members if q != caller]
+            else:
+                group = os.getpgid(caller) if pid == 0 else -pid
+                found = [q for q, g in members.items() if g == group]
+        found = [q for q in found if q != self.supervisor]
+        if not found and pid != self.supervisor:
+            raise OSError(3, "No such process")
+        return found
 
     def close(self) -> None:
         """Release what the jail holds on the host (temp upper layer, audit file)."""

@@ -949,6 +949,32 @@ class JailView(FileSystemView):
         per_process = len(rel) == 1 and rel[0].isdigit() or len(rel) == 3 and rel[1] == b"task"
         return per_process and name in PROC_HIDDEN_PID
 
+    def pids(self) -> dict[int, int]:
+        """The jail's live processes as {pid: process group}: the anchor and its
+        descendants, read from one pass over the host's /proc."""
+        parent, group = {}, {}
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/stat", "rb") as f:
+                    fields = f.read().rsplit(b")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if fields[0] == b"Z":
+                continue
+            parent[int(name)], group[int(name)] = int(fields[1]), int(fields[2])
+        children: dict[int, list[int]] = {}
+        for pid, ppid in parent.items():
+            children.setdefault(ppid, []).append(pid)
+        found, todo = {}, [self.anchor]
+        while todo:
+            pid = todo.pop()
+            if pid in group:
+                found[pid] = group[pid]
+            todo.extend(children.get(pid, ()))
+        return found
+
     def has_pid(self, pid: int) -> bool:
         """Whether host pid ``pid`` belongs to this jail: a descendant of the process
         that built it (which a supervisor keeps as the subreaper of orphans)."""

@@ -246,9 +246,25 @@ def sys_kill(p, pid, sig):
     if pid == p.pid:
         _to_self(p, sig)
         return 0
+    if p.jail is not None and p.jail.config.jailed:
+        return _kill_in_jail(p, pid, sig)
     os.kill(pid, sig)
     if pid in (0, -1) or pid == -os.getpgrp():
         _to_self(p, 0)
+    return 0
+
+
+def _kill_in_jail(p, pid, sig):
+    """kill() of a jailed guest reaches only its jail's processes (one by one, as a
+    process group may hold host processes too); outside ones are ESRCH."""
+    for target in p.jail.signal_targets(pid, p.pid):
+        if target == p.pid:
+            _to_self(p, sig)
+            continue
+        try:
+            os.kill(target, sig)
+        except ProcessLookupError:
+            pass
     return 0
 
 
@@ -288,6 +304,8 @@ def _sigqueueinfo(p, tgid, tid, sig, uinfo):
         raise einval()
     info = struct.pack("<i", sig) + info[4:]          # the kernel sets si_signo itself
     target = p.group.threads.get(tid) if tid is not None else p
+    if tgid != p.pid and p.jail is not None and not p.jail.has_pid(tgid):
+        raise OSError(3, "No such process")
     if tgid == p.pid and target is not None and sig and not target.sigmask & sigs.bit(sig) \
             and sigs.action(p, sig)[0] not in (sigs.SIG_DFL, sigs.SIG_IGN):
         sigs.post(target, sig, info=info)

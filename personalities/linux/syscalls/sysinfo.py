@@ -10,8 +10,10 @@ from .util import einval
 
 @syscall("uname", "ptr")
 def sys_uname(p, buf):
+    """The host's answer, with the jail's host name where it sets one (like a UTS namespace)."""
     u = os.uname()
-    fields = [u.sysname, u.nodename, u.release, u.version, u.machine, "(none)"]
+    node = p.jail.hostname if p.jail is not None and p.jail.hostname else u.nodename
+    fields = [u.sysname, node, u.release, u.version, u.machine, "(none)"]
     p.mem.write(buf, b"".join(f.encode()[:64].ljust(65, b"\0") for f in fields))
     return 0
 
