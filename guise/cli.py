@@ -72,7 +72,7 @@ def jail_config(args):
     """A JailConfig from ``guise run`` options, or None when none asks for a jail."""
     from sandbox.jail import Bind, JailConfig
     wanted = (args.root, args.overlay, args.bind, args.tmpfs, args.cwd, args.hostname, args.untrusted,
-              args.net, args.limit, args.audit)
+              args.net, args.limit, args.audit, args.audit_summary)
     if not any(wanted) and not args.env:
         return None
     cfg = JailConfig()
@@ -93,6 +93,7 @@ def jail_config(args):
     cfg.net = args.net or "host"
     cfg.limits = args.limit
     cfg.audit = args.audit
+    cfg.audit_summary = args.audit_summary
     if args.untrusted:
         cfg.apply_untrusted(net_given=args.net is not None)
     if cfg.root is not None and os.path.realpath(cfg.root) == "/" and cfg.cwd is None:
@@ -147,20 +148,37 @@ def run_program(args, argv: list[str], config, env=None) -> int:
     from .api import start
     from sandbox import SandboxError
     from sandbox.jail import build_jail
-    jail = None
-    if config is not None:
-        try:
-            jail = build_jail(config)
-        except SandboxError as e:
-            raise GuiseError(str(e), exitcodes.USAGE) from None
+    if config is None:
+        status, sig = _run(args, argv, None, env)
+        if sig is not None:
+            _die_by_signal(sig)
+        return status
+    from sandbox.supervisor import supervise
     try:
-        status, sig = _run(args, argv, jail, env)
+        jail = build_jail(config)
+    except SandboxError as e:
+        raise GuiseError(str(e), exitcodes.USAGE) from None
+    try:
+        outcome = supervise(jail, lambda: _guest_process(args, argv, jail, env))
+        if outcome.message:
+            _message(outcome.message)
+        if config.audit_summary and jail.audit is not None:
+            os.write(_MSG_FD, jail.audit.summary().encode(errors="replace"))
     finally:
-        if jail is not None:
-            jail.close()                 # before dying by the guest's signal, which skips it
+        jail.close()                     # before dying by the guest's signal, which skips it
+    if outcome.signal is not None:
+        _die_by_signal(outcome.signal)
+    return outcome.status
+
+
+def _guest_process(args, argv, jail, env) -> None:
+    """The jail's first process (a child of its supervisor): run, then end as the guest did."""
+    result = _guarded(lambda: _run(args, argv, jail, env))
+    status, sig = result if isinstance(result, tuple) else (result, None)
     if sig is not None:
         _die_by_signal(sig)
-    return status
+    sys.stdout.flush()
+    os._exit(status)
 
 
 def _run(args, argv, jail, env) -> tuple[int | None, int | None]:
@@ -223,15 +241,10 @@ def cmd_info(args) -> int:
     return 0
 
 
-def main(argv=None) -> int:
-    global _MSG_FD
-    args = build_parser().parse_args(argv)
+def _guarded(fn):
+    """``fn()``, with guise's errors turned into a one-line message and their status."""
     try:
-        _MSG_FD = os.dup(2)
-    except OSError:
-        _MSG_FD = 2
-    try:
-        status = {"run": cmd_run, "info": cmd_info, "zone": zonecmd.run}[args.command](args)
+        return fn()
     except GuiseError as e:
         _message(str(e))
         status = e.status
@@ -242,6 +255,18 @@ def main(argv=None) -> int:
         if os.environ.get("GUISE_DEBUG"):
             raise
         status = exitcodes.INTERNAL
+    return status
+
+
+def main(argv=None) -> int:
+    global _MSG_FD
+    args = build_parser().parse_args(argv)
+    try:
+        _MSG_FD = os.dup(2)
+    except OSError:
+        _MSG_FD = 2
+    handler = {"run": cmd_run, "info": cmd_info, "zone": zonecmd.run}[args.command]
+    status = _guarded(lambda: handler(args))
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(status)

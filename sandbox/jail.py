@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import stat
 from typing import Optional
 
 from .errors import SandboxError
@@ -55,6 +56,7 @@ class JailConfig:
     untrusted: bool = False
     limits: str = ""                    # `cpu=10s,mem=256M,…` (parsed by sandbox.limits)
     audit: Optional[str] = None         # JSON Lines file
+    audit_summary: bool = False         # keep an audit (in a temp file if no `audit`) to summarize
     devices: bool = True                # /dev/null, zero, full, random, urandom, tty in the jail
     proc: bool = True                   # the host's /proc at /proc (its magic links map inside)
 
@@ -81,6 +83,8 @@ class JailConfig:
             self.overlay = True
         if not net_given:
             self.net = "none"
+        from .limits import UNTRUSTED_DEFAULTS, merge
+        self.limits = merge(UNTRUSTED_DEFAULTS, self.limits)
 
     def validate(self) -> None:
         if self.net not in NET_MODES:
@@ -95,6 +99,8 @@ class JailConfig:
                 raise SandboxError(f"--tmpfs {t}: expected an absolute guest path")
         if self.cwd is not None and not self.cwd.startswith("/"):
             raise SandboxError(f"--cwd {self.cwd}: expected an absolute guest path")
+        from .limits import parse
+        parse(self.limits)
 
     @property
     def jailed(self) -> bool:
@@ -154,10 +160,41 @@ class Jail:
 def build_jail(config: JailConfig) -> Jail:
     """The ``Jail`` for ``config``; SandboxError (one line) if it cannot be set up."""
     config.validate()
-    if config.jailed:
-        from .jailfs import JailView
-        fs = JailView(config)
-    else:
+    if not config.jailed:
         from .hostfs import HostView
-        fs = HostView()
-    return Jail(config, fs)
+        return Jail(config, HostView())
+    from .audit import Audit
+    from .jailfs import JailView
+    from .limits import Limits, describe, parse
+    from .policy import Policy
+    values = parse(config.limits)
+    audit = Audit(config.audit) if config.audit or config.audit_summary else None
+    limits = None
+    if values:
+        limits = Limits(values)
+        limits.output_files = _output_files()
+        if audit is not None:
+            limits.on_hit = lambda name: audit.event(
+                "limit", "limit", detail=f"{name}={describe(name, values[name])}")
+    try:
+        fs = JailView(config)
+    except BaseException:
+        for part in (audit, limits):
+            if part is not None:
+                part.close()
+        raise
+    return Jail(config, fs, policy=Policy(config.net, config.untrusted), limits=limits, audit=audit)
+
+
+def _output_files() -> set:
+    """(device, inode) of this process's stdout and stderr: writes to them, under
+    whatever descriptor, count against the output limit (not /dev/null)."""
+    found = set()
+    for fd in (1, 2):
+        try:
+            st = os.fstat(fd)
+        except OSError:
+            continue
+        if not (stat.S_ISCHR(st.st_mode) and st.st_rdev == os.makedev(1, 3)):
+            found.add((st.st_dev, st.st_ino))
+    return found

@@ -17,6 +17,8 @@ class LinuxPersonality:
         from .process import LinuxProcess
         proc = LinuxProcess(image.arch, fs, tracer=tracer, count_instructions=count_instructions,
                             jail=jail)
+        if proc.fds.quota is not None:
+            proc.fds.quota.set_files(proc.fds.open)     # the descriptors it starts with
         proc.exec(path, argv, envp, image=image)
         return proc
 

@@ -26,6 +26,10 @@ class FdTable:
         self.dir_cookies: dict[int, list[int]] = {}
         # host fd -> per-descriptor state of its family (e.g. an epoll set's guest cookies)
         self.state: dict[int, object] = {}
+        # host fd -> the jail limit its writes count against (see confine.py)
+        self.meter: dict[int, object] = {}
+        self.open = 0                    # descriptors in use
+        self.quota = None                # the jail's Limits, when it limits open files
 
     @classmethod
     def inherited(cls, std_only: bool = False) -> "FdTable":
@@ -79,6 +83,14 @@ class FdTable:
     def _put(self, fd: int, host: int, cloexec: bool) -> None:
         while len(self.host) <= fd:
             self.host.append(None)
+        if self.host[fd] is None:
+            if self.quota is not None:
+                try:
+                    self.quota.set_files(self.open + 1)     # EMFILE at the jail's limit
+                except OSError:
+                    os.close(host)
+                    raise
+            self.open += 1
         self.host[fd] = host
         if cloexec:
             self.cloexec.add(fd)
@@ -98,6 +110,9 @@ class FdTable:
         self.host[fd] = None
         self.cloexec.discard(fd)
         self._close_host(h)
+        self.open -= 1
+        if self.quota is not None:
+            self.quota.set_files(self.open)
 
     def _close_host(self, h: int) -> None:
         # Every guest fd owns its host fd (dup makes a new one), so closing is
@@ -105,6 +120,7 @@ class FdTable:
         self.names.pop(h, None)
         self.dir_cookies.pop(h, None)
         self.state.pop(h, None)
+        self.meter.pop(h, None)
         try:
             os.close(h)
         except OSError:

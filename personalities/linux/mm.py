@@ -49,6 +49,9 @@ class AddressSpace:
     # address space is the emulator's).  Class-wide: one guest process per host process,
     # and the limit outlives execve as on Linux.
     as_limit: int | None = None
+    # The jail's Limits when it limits memory: told this process's mapped total after
+    # every change, it refuses growth past the jail-wide limit (ENOMEM).
+    quota = None
 
     def __init__(self, cpu, bits: int):
         self.cpu = cpu                  # the first thread's CPU (it also reads/writes for us)
@@ -112,15 +115,22 @@ class AddressSpace:
         of that file at ``offset``.
         """
         end = start + size
-        if self.as_limit is not None:
+        if self.as_limit is not None or self.quota is not None:
             replaced = sum(min(v.end, end) - max(v.start, start) for v in self.overlaps(start, end))
-            if self.mapped_bytes - replaced + size > self.as_limit:
+            if self.as_limit is not None and self.mapped_bytes - replaced + size > self.as_limit:
                 raise OSError(12, "Cannot allocate memory")
-        self.unmap(start, size)
-        if fd is None:
-            host = hostmem.alloc(size, shared)
-        else:
-            host = hostmem.map_file(fd, offset, size, shared, writable_file)
+            if self.quota is not None:
+                self.quota.set_mem(self.mapped_bytes - replaced + size)
+        self._unmap(start, size)
+        try:
+            if fd is None:
+                host = hostmem.alloc(size, shared)
+            else:
+                host = hostmem.map_file(fd, offset, size, shared, writable_file)
+        except OSError:
+            if self.quota is not None:
+                self.quota.set_mem(self.mapped_bytes)
+            raise
         try:
             for cpu in self.cpus:
                 cpu.mem_map_ptr(start, size, prot, host)
@@ -131,6 +141,8 @@ class AddressSpace:
                 except CpuError:
                     pass
             hostmem.free(host, size)
+            if self.quota is not None:
+                self.quota.set_mem(self.mapped_bytes)
             raise OSError(12, "Cannot allocate memory") from None
         vma = Vma(start, end, prot, name, offset, shared, dev, inode, host)
         bisect.insort(self.vmas, vma, key=_start)
@@ -138,6 +150,12 @@ class AddressSpace:
         return start
 
     def unmap(self, start: int, size: int) -> None:
+        before = self.mapped_bytes
+        self._unmap(start, size)
+        if self.quota is not None and self.mapped_bytes != before:
+            self.quota.set_mem(self.mapped_bytes)
+
+    def _unmap(self, start: int, size: int) -> None:
         end = start + size
         for v in self.overlaps(start, end):
             lo, hi = max(v.start, start), min(v.end, end)

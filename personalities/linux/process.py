@@ -78,6 +78,8 @@ class LinuxProcess:
         self.cleanup: list = []          # callables run when the process ends
         self.unimpl = collections.Counter()
         self.entries, self.decls = build_table(self.abi)
+        if jail is not None:
+            self._enter_jail(jail)
         self.counts = [0] * len(self.entries)
         self.tracer = tracer
         self.count_instructions = count_instructions
@@ -98,6 +100,16 @@ class LinuxProcess:
         self.altstack_info = None
         self.replacement: "LinuxProcess | None" = None   # set by execve, run next
         self.history: list[tuple] = []                   # (abi, counts, unimpl) of earlier images
+
+    def _enter_jail(self, jail) -> None:
+        """The jail's policy and audit wrap this image's syscall table; its limits
+        meter descriptors and memory (shared by all the jail's processes)."""
+        from .confine import confine
+        self.entries = confine(self.entries, self.decls, self.abi, jail)
+        limits = jail.limits
+        if limits is not None:
+            self.fds.quota = limits if limits.limit("files") is not None else None
+            AddressSpace.quota = limits if limits.limit("mem") is not None else None
 
     def _install_trap(self) -> None:
         """Route this thread's CPU traps to the handlers, with this object as ``p``."""
@@ -157,6 +169,9 @@ class LinuxProcess:
     def spawn_thread(self, stack: int, tls: int | None, ptid: int, ctid: int, set_ctid: bool,
                      clear_ctid: bool) -> int:
         """clone(CLONE_VM|CLONE_THREAD): a new engine over the same memory, a new host thread."""
+        limits = self.jail.limits if self.jail is not None else None
+        if limits is not None:
+            limits.thread_started()            # EAGAIN at the jail's procs limit
         child = copy.copy(self)
         child.cpu = make_cpu(self.abi.arch)
         child.mem = GuestMemory(child.cpu, self.abi.bits)
@@ -196,6 +211,8 @@ class LinuxProcess:
                     child._end_from_thread(res)
                     os._exit(res.exit_status if res.exit_status is not None else 128 + (res.signal or 0))
             finally:
+                if limits is not None:
+                    limits.thread_ended()
                 self.group.threads.pop(child.tid, None)
                 self.mm.remove_cpu(child.cpu)
                 if not self.group.threads and self.group.exit_status is None:

@@ -46,7 +46,16 @@ def _fork(p, flags=0, stack=0, ptid=0, ctid=0, tls=0):
     sys.stdout.flush()
     sys.stderr.flush()
     in_thread = threading.current_thread() is not threading.main_thread()
-    pid = os.fork()
+    limits = p.jail.limits if p.jail is not None else None
+    slot = limits.reserve_child() if limits is not None else None    # EAGAIN at the procs limit
+    try:
+        pid = os.fork()
+    except OSError:
+        if limits is not None:
+            limits.child_failed(slot)
+        raise
+    if limits is not None:
+        limits.child_started(slot, pid or os.getpid(), in_child=pid == 0)
     if pid == 0:
         p.pid = p.tid = os.getpid()
         p.group.after_fork(p)

@@ -39,18 +39,44 @@ def _call(fn, *args) -> int:
     return r
 
 
-def _sockaddr(p, addr, length) -> bytes:
+def _sockaddr(p, addr, length, call: str) -> bytes:
+    """The guest's address for the host kernel: an AF_UNIX path resolved in the
+    guest's view, and in a jail checked against its network policy."""
     length = s32(length)
     if length < 0 or length > MAX_ADDR:
         raise einval()
-    raw = p.mem.read(addr, length)
+    guest = raw = p.mem.read(addr, length)
     if len(raw) >= 2 and struct.unpack_from("<H", raw)[0] == AF_UNIX and len(raw) > 2 and raw[2] != 0:
         path = raw[2:].split(b"\0", 1)[0]
         host = p.fs.unix_path(path)
         if len(host) > 107:
             raise OSError(36, "File name too long")
         raw = raw[:2] + host + b"\0"
+    if p.jail is not None and p.jail.policy is not None:
+        try:
+            raw = p.jail.policy.address(raw, binding=call == "bind")
+        except OSError as e:
+            _audit(p, call, "deny", guest, e.errno)
+            raise
     return raw
+
+
+def _audit(p, call, decision, guest_addr: bytes, err=None) -> None:
+    """An audit event for a network call, naming the address as the guest gave it."""
+    audit = p.jail.audit if p.jail is not None else None
+    if audit is None:
+        return
+    family = struct.unpack_from("<H", guest_addr)[0] if len(guest_addr) >= 2 else -1
+    if family == AF_UNIX:
+        name = guest_addr[2:].split(b"\0", 1)[0] if guest_addr[2:3] != b"\0" else b"@" + guest_addr[3:]
+        where = name.decode(errors="replace")
+    elif family == socket.AF_INET and len(guest_addr) >= 8:
+        where = f"{socket.inet_ntop(socket.AF_INET, guest_addr[4:8])}:{struct.unpack_from('>H', guest_addr, 2)[0]}"
+    elif family == socket.AF_INET6 and len(guest_addr) >= 24:
+        where = f"[{socket.inet_ntop(socket.AF_INET6, guest_addr[8:24])}]:{struct.unpack_from('>H', guest_addr, 2)[0]}"
+    else:
+        where = f"family {family}"
+    audit.event(call, decision, err=err, detail=where)
 
 
 def _put_sockaddr(p, addr, lenp, raw: bytes) -> None:
@@ -67,6 +93,13 @@ def _put_sockaddr(p, addr, lenp, raw: bytes) -> None:
 @syscall("socket", "int", "hex", "int")
 def sys_socket(p, domain, stype, proto):
     domain, stype, proto = s32(domain), s32(stype), s32(proto)
+    if p.jail is not None and p.jail.policy is not None:
+        try:
+            p.jail.policy.socket_family(domain)
+        except OSError as e:
+            if p.jail.audit is not None:
+                p.jail.audit.event("socket", "deny", err=e.errno, detail=f"family {domain}")
+            raise
     fd = _call(_libc.socket, domain, stype | SOCK_CLOEXEC, proto)
     return p.fds.add(fd, cloexec=bool(stype & SOCK_CLOEXEC))
 
@@ -83,16 +116,26 @@ def sys_socketpair(p, domain, stype, proto, sv):
 
 @syscall("bind", "fd", "ptr", "int")
 def sys_bind(p, fd, addr, length):
-    raw = _sockaddr(p, addr, length)
+    raw = _sockaddr(p, addr, length, "bind")
     return _call(_libc.bind, p.fds.get(s32(fd)), raw, len(raw))
 
 
 @syscall("connect", "fd", "ptr", "int")
 def sys_connect(p, fd, addr, length):
     h = p.fds.get(s32(fd))
-    raw = _sockaddr(p, addr, length)
-    with p.group.unlocked(p, interruptible=False):
-        return _call(_libc.connect, h, raw, len(raw))
+    raw = _sockaddr(p, addr, length, "connect")
+    if p.jail is None or p.jail.audit is None:
+        with p.group.unlocked(p, interruptible=False):
+            return _call(_libc.connect, h, raw, len(raw))
+    guest = p.mem.read(addr, s32(length))
+    try:
+        with p.group.unlocked(p, interruptible=False):
+            ret = _call(_libc.connect, h, raw, len(raw))
+    except OSError as e:
+        _audit(p, "connect", "allow", guest, e.errno)
+        raise
+    _audit(p, "connect", "allow", guest)
+    return ret
 
 
 @syscall("listen", "fd", "int")
@@ -145,7 +188,7 @@ def sys_getpeername(p, fd, addr, lenp):
 def sys_sendto(p, fd, buf, length, flags, addr, alen):
     h = p.fds.get(s32(fd))
     data = p.mem.read(buf, min(length, MAX_MSG))
-    raw = _sockaddr(p, addr, alen) if addr else None
+    raw = _sockaddr(p, addr, alen, "sendto") if addr else None
     with p.group.unlocked(p, interruptible=False):
         return _call(_libc.sendto, h, data, len(data), s32(flags), raw, len(raw) if raw else 0)
 
@@ -243,7 +286,7 @@ def sys_sendmsg(p, fd, msg, flags):
     name, namelen, iov, iovlen, control, controllen, _ = st.unpack(p.mem.read(msg, st.size))
     data = b"".join(p.mem.read(b, ln) for b, ln in _iov_list(p, iov, iovlen))
     anc = _parse_cmsgs(p, p.mem.read(control, controllen)) if control and controllen else []
-    addr = _sockaddr(p, name, namelen) if name and namelen else None
+    addr = _sockaddr(p, name, namelen, "sendmsg") if name and namelen else None
     s = socket.socket(fileno=os.dup(h))
     try:
         with p.group.unlocked(p, interruptible=False):
