@@ -7,6 +7,7 @@ import resource
 import signal
 import sys
 
+from sandbox.limits import GRACE, UNTRUSTED_DEFAULTS
 from . import exitcodes, zonecmd
 from .api import GuiseError
 
@@ -60,10 +61,14 @@ def add_jail_options(ap: argparse.ArgumentParser) -> None:
     j.add_argument("--env", action="append", default=[], metavar="K=V", help="set a guest environment variable")
     j.add_argument("--hostname", metavar="H", help="the host name the guest sees (uname -n)")
     j.add_argument("--untrusted", action="store_true",
-                   help="profile for hostile code: overlay root, no network, dangerous syscalls refused, limits")
+                   help="profile for hostile code: overlay root, --net none, kernel-level calls (ptrace, mount, "
+                        "bpf, modules, reboot, ...) refused, uid/gid shown as nobody, and the limits "
+                        f"{UNTRUSTED_DEFAULTS} unless --limit says otherwise")
     j.add_argument("--net", choices=("none", "loopback", "host"), help="network policy (default host; none when --untrusted)")
     j.add_argument("--limit", metavar="SPEC", default="",
-                   help="cpu=10s,mem=256M,files=64,procs=16,disk=50M,output=1M,time=60s (whole jail)")
+                   help="cpu=10s,mem=256M,files=64,procs=16,disk=50M,output=1M,time=60s, for all the jail's "
+                        "processes together. mem, procs and disk refuse the call (ENOMEM, EAGAIN, ENOSPC) and end "
+                        f"the jail {GRACE:g} s later; files only refuses (EMFILE); cpu, output and time end it at once")
     j.add_argument("--audit", metavar="FILE.jsonl", help="record denied operations, opens, execs, connects and limit hits")
     j.add_argument("--audit-summary", action="store_true", help="print a summary of the audit at exit")
 

@@ -5,9 +5,10 @@ A guest's own exit status (0-255) and death by a signal (the shell sees
 the guest could not run to its own end.  They follow the shell's convention
 for 126/127.
 """
+from sandbox.limits import KINDS
+
 USAGE = 2                    # bad command line (argparse)
 UNSUPPORTED_INSTRUCTION = 123  # a valid x86 instruction the emulated CPU cannot execute
-TIME_LIMIT = 124             # reserved for jail time limits
 INTERNAL = 125               # a bug in guise: please report it
 CANNOT_EXECUTE = 126         # malformed or unsupported executable, wrong machine
 NOT_FOUND = 127              # program or its interpreter not found
@@ -19,3 +20,6 @@ TABLE = [
     (NOT_FOUND, "the program or its ELF interpreter does not exist"),
     (USAGE, "bad command line"),
 ]
+# a jail's limits end it with their own statuses (sandbox/limits.py; 124 is timeout(1)'s)
+TABLE += [(k.status, f"the jail reached its {k.name} limit: {k.what}")
+          for k in sorted(KINDS.values(), key=lambda k: k.status or 0) if k.status is not None]

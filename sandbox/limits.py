@@ -261,16 +261,18 @@ class Limits:
     # -- processes ---------------------------------------------------------------------
     def reserve_child(self) -> int:
         """Before fork: a slot for the child, charged one process and a copy of this
-        process's descriptors and memory (EAGAIN at the procs limit)."""
+        process's descriptors and memory.  EAGAIN at the procs limit, ENOMEM at the
+        mem limit (as fork does when the kernel cannot copy the memory); inherited
+        descriptors are counted but never refuse a fork (Linux's fork has no EMFILE)."""
         self._lock()
         try:
             _, _, files, mem = _SLOT.unpack_from(self._mem, self._slot_off(self.slot))
             free = self._free_slot()
-            over = self._over(procs=1, files=files, mem=mem)
+            over = self._over(procs=1, mem=mem)
             if over or free is None:
                 self._purge()
                 free = self._free_slot()
-                over = self._over(procs=1, files=files, mem=mem) or ("procs" if free is None else None)
+                over = self._over(procs=1, mem=mem) or ("procs" if free is None else None)
                 if over:
                     raise self._refuse(over)
             _SLOT.pack_into(self._mem, self._slot_off(free), -1, 1, files, mem)

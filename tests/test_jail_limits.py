@@ -1,0 +1,157 @@
+"""Jail-wide limits through `guise run --limit`: one bomb per limit.
+
+Each bomb must end within seconds of its limit with a one-line message naming
+the limit, the limit's own exit status, and no guest process left on the host.
+The host's static busybox plays the bombs (a shell function fork bomb, a
+string that doubles forever, `yes`, `dd` onto a disk, an endless loop).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from conftest import BUSYBOX, ROOT
+from test_jail_fs import tree_digest
+
+pytestmark = pytest.mark.skipif(not BUSYBOX["x86_64"].exists(), reason="busybox-static missing: make deps-test")
+
+BB = str(BUSYBOX["x86_64"])
+STATUS = {"cpu": 117, "mem": 118, "procs": 119, "disk": 120, "output": 121, "time": 124}
+
+
+def bomb(limit, argv, options=(), timeout=60):
+    """Run ``argv`` in a jail with ``--limit limit``; (completed process, seconds, marker).
+    The marker (a unique host name) is in every guest process's host command line."""
+    marker = f"bomb-{uuid.uuid4().hex[:12]}"
+    t0 = time.monotonic()
+    p = subprocess.run([sys.executable, "-m", "guise", "run", "--root", "/", "--hostname", marker,
+                        "--limit", limit, *options, "--", *argv],
+                       capture_output=True, timeout=timeout, cwd=ROOT,
+                       env={"PATH": "/usr/bin:/bin", "LC_ALL": "C", "HOME": "/root"})
+    return p, time.monotonic() - t0, marker
+
+
+def leftovers(marker) -> list[int]:
+    """Host processes still running with ``marker`` in their command line."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                if marker.encode() in f.read():
+                    found.append(int(name))
+        except OSError:
+            pass
+    return found
+
+
+def assert_ended_by(p, marker, name):
+    err = p.stderr.decode(errors="replace")
+    assert p.returncode == STATUS[name], f"status {p.returncode}, stderr {err[-1500:]}"
+    # the guests may leave half a line behind them: the message is at the end of the last line
+    assert err.rstrip("\n").splitlines()[-1].split("guise: ")[-1].startswith(f"the jail reached its {name} limit"), \
+        err[-1500:]
+    time.sleep(0.2)
+    assert leftovers(marker) == [], f"guest processes left behind: {leftovers(marker)}"
+
+
+def test_fork_bomb_ends_at_the_procs_limit():
+    # the shell retries forever on EAGAIN: the jail must end it, not wait for it
+    p, took, marker = bomb("procs=12,time=60s", [BB, "sh", "-c", "b(){ b|b& }; b; sleep 100"])
+    assert_ended_by(p, marker, "procs")
+    assert b"can't fork" in p.stderr            # fork failed with EAGAIN first, as on Linux
+    assert took < 30
+
+
+def test_memory_bomb_gets_enomem_then_ends():
+    p, took, marker = bomb("mem=64M,time=60s", [BB, "sh", "-c", "x=0123456789abcdef; while :; do x=$x$x; done"])
+    assert_ended_by(p, marker, "mem")
+    assert b"out of memory" in p.stderr           # busybox saw malloc fail (ENOMEM)
+    assert took < 30
+
+
+def test_endless_loop_ends_at_the_cpu_limit():
+    p, took, marker = bomb("cpu=2s,time=60s", [BB, "sh", "-c", "while :; do :; done"])
+    assert_ended_by(p, marker, "cpu")
+    assert 1.5 < took < 15
+
+
+def test_cpu_limit_counts_all_processes_together():
+    # two spinning children: the jail's CPU is theirs together, so it ends in about half the time
+    p, took, marker = bomb("cpu=4s,time=60s",
+                           [BB, "sh", "-c", "(while :; do :; done) & (while :; do :; done) & wait"])
+    assert_ended_by(p, marker, "cpu")
+    assert took < 4 + 8
+
+
+def test_yes_ends_at_the_output_limit():
+    p, took, marker = bomb("output=64K,time=60s", ["/usr/bin/yes", "spam"])
+    assert_ended_by(p, marker, "output")
+    assert len(p.stdout) <= 64 * 1024 and p.stdout.startswith(b"spam\nspam\n")
+    assert took < 30
+
+
+def test_disk_filler_gets_enospc_and_the_lower_tree_is_untouched(tmp_path):
+    root = tmp_path / "root"
+    (root / "bin").mkdir(parents=True)
+    (root / "data").mkdir()
+    os.link(BB, root / "bin" / "busybox") if os.stat(BB).st_dev == os.stat(tmp_path).st_dev \
+        else __import__("shutil").copy(BB, root / "bin" / "busybox")
+    before = tree_digest(root)
+    marker = f"bomb-{uuid.uuid4().hex[:12]}"
+    p = subprocess.run([sys.executable, "-m", "guise", "run", "--root", str(root), "--overlay",
+                        "--hostname", marker, "--limit", "disk=4M,time=60s", "--",
+                        "/bin/busybox", "dd", "if=/dev/zero", "of=/data/fill", "bs=64k"],
+                       capture_output=True, timeout=60, cwd=ROOT)
+    assert_ended_by(p, marker, "disk")
+    assert b"No space left on device" in p.stderr
+    assert tree_digest(root) == before
+
+
+def test_wall_clock_limit_like_timeout():
+    p, took, marker = bomb("time=1s", [BB, "sleep", "30"])
+    assert_ended_by(p, marker, "time")
+    assert took < 10
+
+
+def test_files_limit_is_emfile_and_the_program_goes_on():
+    # EMFILE as at Linux's own limit, counted over the whole jail: the subshell's
+    # inherited descriptors count too; the jail is not ended for it
+    script = "exec 3</dev/null 4</dev/null; (exec 5</dev/null 6</dev/null 7</dev/null 8</dev/null) || echo refused; " \
+             "exec 5</dev/null; echo done"
+    p, _, marker = bomb("files=12", [BB, "sh", "-c", script])
+    assert (p.returncode, p.stdout) == (0, b"refused\ndone\n"), p.stderr
+    assert b"Too many open files" in p.stderr
+
+
+def test_limits_leave_a_well_behaved_program_alone():
+    p, _, marker = bomb("cpu=30s,mem=512M,files=64,procs=16,disk=10M,output=1M,time=60s",
+                        [BB, "sh", "-c", "echo one; (echo two) | cat; ls / >/dev/null; echo three"],
+                        options=("--overlay",))
+    assert (p.returncode, p.stdout) == (0, b"one\ntwo\nthree\n"), p.stderr
+    assert b"limit" not in p.stderr
+
+
+def test_background_processes_end_with_the_jail():
+    # as when a PID namespace's init exits: nothing the jail started outlives it
+    p, _, marker = bomb("time=60s", [BB, "sh", "-c", "sleep 100 & sleep 100 & echo started"])
+    assert (p.returncode, p.stdout) == (0, b"started\n"), p.stderr
+    time.sleep(0.2)
+    assert leftovers(marker) == []
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("mem=lots", "expected a number"), ("cpu=-1s", "expected a number"), ("nonsense=3", "expected NAME=VALUE"),
+    ("procs=0", "more than zero"), ("files=1.5", "expected a number"),
+])
+def test_bad_limit_specs_are_one_line_errors(spec, message):
+    p = subprocess.run([sys.executable, "-m", "guise", "run", "--limit", spec, "--", BB, "true"],
+                       capture_output=True, timeout=60, cwd=ROOT)
+    err = p.stderr.decode()
+    assert p.returncode == 2 and err.count("\n") == 1 and message in err, err
