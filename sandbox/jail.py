@@ -163,12 +163,14 @@ def build_jail(config: JailConfig) -> Jail:
     if not config.jailed:
         from .hostfs import HostView
         return Jail(config, HostView())
-    from .audit import Audit
     from .jailfs import JailView
     from .limits import Limits, describe, parse
     from .policy import Policy
     values = parse(config.limits)
-    audit = Audit(config.audit) if config.audit or config.audit_summary else None
+    audit = None
+    if config.audit or config.audit_summary:
+        from .audit import Audit
+        audit = Audit(config.audit)
     limits = None
     if values:
         limits = Limits(values)

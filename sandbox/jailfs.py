@@ -424,16 +424,17 @@ class JailView(FileSystemView):
             return b"/(unreachable)"
         return self.visible(guest) + (b" (deleted)" if deleted else b"")
 
-    def is_upper_fd(self, hostfd: int) -> bool:
-        """Whether ``hostfd`` is a file in a copy-on-write upper layer (disk limits)."""
-        root = self.mounts[()]
-        if not root.cow:
+    def is_private_fd(self, hostfd: int) -> bool:
+        """Whether ``hostfd`` is a file in the jail's private storage — a copy-on-write
+        upper layer or a --tmpfs directory — whose bytes count against its disk limit."""
+        private = [m.layers[0].path + b"/" for m in self.mounts.values() if m.cow or m.kind == "tmpfs"]
+        if not private:
             return False
         try:
             host = self._host_path(hostfd)
         except OSError:
             return False
-        return host.startswith(root.layers[0].path + b"/")
+        return any(host.startswith(top) for top in private)
 
     def absolute(self, path: bytes) -> bytes:
         if not path.startswith(b"/"):

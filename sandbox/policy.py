@@ -9,8 +9,6 @@ A refusal is recorded in the audit log by whoever asks, with the call's name.
 from __future__ import annotations
 
 import errno
-import ipaddress
-import socket
 import struct
 from typing import Optional
 
@@ -65,6 +63,8 @@ class Policy:
         the wildcard address is narrowed to loopback).  EACCES where refused."""
         if self.net == "host" or len(raw) < 2:
             return raw
+        import ipaddress             # only jails without the host's network pay for these
+        import socket
         family = struct.unpack_from("<H", raw)[0]
         if family == AF_UNIX:
             if len(raw) > 2 and raw[2] == 0:

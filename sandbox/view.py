@@ -108,8 +108,8 @@ class FileSystemView(abc.ABC):
         guest (merged layers, mount points), or None: the host's getdents is right."""
         return None
 
-    def is_upper_fd(self, hostfd: int) -> bool:
-        """Whether ``hostfd`` writes into a jail's copy-on-write layer (disk limits)."""
+    def is_private_fd(self, hostfd: int) -> bool:
+        """Whether ``hostfd`` writes into a jail's private storage (its disk limit counts it)."""
         return False
 
     def mount_table(self):

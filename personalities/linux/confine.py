@@ -167,7 +167,7 @@ def _meter(p, h, limits):
                 return "output"
         except OSError:
             pass
-    if limits.limit("disk") is not None and p.fs.is_upper_fd(h):
+    if limits.limit("disk") is not None and p.fs.is_private_fd(h):
         return "disk"
     return None
 
