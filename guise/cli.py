@@ -122,8 +122,9 @@ def _die_by_signal(sig: int) -> None:
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))   # no core of the emulator itself
     except (ValueError, OSError):
         pass
-    signal.signal(sig, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, [sig])
+    if sig not in (signal.SIGKILL, signal.SIGSTOP):      # those cannot be caught or blocked
+        signal.signal(sig, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [sig])
     os.kill(os.getpid(), sig)
     os._exit(128 + sig)
 

@@ -155,3 +155,15 @@ def test_bad_limit_specs_are_one_line_errors(spec, message):
                        capture_output=True, timeout=60, cwd=ROOT)
     err = p.stderr.decode()
     assert p.returncode == 2 and err.count("\n") == 1 and message in err, err
+
+
+@pytest.mark.parametrize("sig", [9, 11])
+def test_a_guest_killed_by_a_signal_leaves_no_layers_behind(tmp_path, sig):
+    # the supervisor outlives the guest, so even SIGKILL skips no clean-up
+    p = subprocess.run([sys.executable, "-m", "guise", "run", "--root", "/:ro", "--overlay", "--tmpfs", "/tmp",
+                        "--", BB, "sh", "-c", f"echo x > /f; echo y > /tmp/g; kill -{sig} $$"],
+                       capture_output=True, timeout=60, cwd=ROOT,
+                       env={"PATH": "/usr/bin:/bin", "TMPDIR": str(tmp_path)})
+    assert p.returncode == -sig, p.stderr
+    assert p.stderr == b""
+    assert list(tmp_path.iterdir()) == []
