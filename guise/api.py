@@ -7,14 +7,7 @@ from typing import Optional, Sequence
 import sandbox
 from loader import LoaderError, load_image, script
 from . import exitcodes
-
-
-class GuiseError(Exception):
-    """A run could not start; ``status`` is the exit status the CLI uses for it."""
-
-    def __init__(self, message: str, status: int):
-        super().__init__(message)
-        self.status = status
+from .errors import GuiseError
 
 
 def find_program(fs, prog: str, search: Optional[str] = None) -> bytes:

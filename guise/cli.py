@@ -9,7 +9,7 @@ import sys
 
 from sandbox.limits import GRACE, UNTRUSTED_DEFAULTS
 from . import exitcodes, zonecmd
-from .api import GuiseError
+from .errors import GuiseError
 
 RUN_EPILOG = "exit status:\n  the guest's own status, or 128+N when it died by signal N (as a shell shows it);\n" + \
     "\n".join(f"  {code:<4} {text}" for code, text in exitcodes.TABLE) + \

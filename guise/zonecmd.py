@@ -14,7 +14,7 @@ import argparse
 from sandbox.errors import SandboxError
 from sandbox.jail import NET_MODES
 from . import exitcodes
-from .api import GuiseError
+from .errors import GuiseError
 
 STATE_HELP = "where zones are kept (default: $GUISE_ZONES, else ~/.local/share/guise/zones)"
 

@@ -28,7 +28,7 @@ Two kinds of limit:
 """
 from __future__ import annotations
 
-import dataclasses
+import collections
 import errno
 import fcntl
 import mmap
@@ -45,14 +45,10 @@ from .errors import SandboxError
 GRACE = 1.0          # seconds a jail may run on after hitting mem, procs or disk
 
 
-@dataclasses.dataclass(frozen=True)
-class LimitKind:
-    name: str
-    unit: str            # "seconds", "bytes" or "count"
-    status: Optional[int]  # the run's exit status when this limit ends the jail
-    errno: Optional[int]   # what the refused call gets (None: nothing is refused)
-    ends: bool           # whether hitting it ends the jail
-    what: str
+# unit: "seconds", "bytes" or "count"; status: the run's exit status when this limit
+# ends the jail; errno: what a refused call gets (None: nothing is refused);
+# ends: whether hitting it ends the jail
+LimitKind = collections.namedtuple("LimitKind", "name unit status errno ends what")
 
 
 KINDS = {k.name: k for k in (
