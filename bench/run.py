@@ -7,6 +7,7 @@ syscalls, 20 MB of file I/O in 4 KiB blocks, start-up of a static hello, and
 qemu-user, Qiling (from its own venv under bench/.peers, never a dependency of
 guise); guise also runs each inside an `--overlay` jail over the host root.  Each cell is the median of N
 runs' wall time; the table reports seconds and guise's ratio to each peer.
+It also times `guise zone snapshot` of a zone holding 10k files of its own.
 """
 from __future__ import annotations
 
@@ -52,6 +53,38 @@ def workloads(tmp: str) -> dict:
                             f"qemu-x86_64 {hello} >/dev/null; i=$((i+1)); done"],
         "4 threads on one mutex": [s("threads")],
     }
+
+
+ZONE_FILES = 10_000
+
+
+def zone_snapshot_seconds(tmp: str, runs: int, env) -> tuple[float | None, str]:
+    """`guise zone snapshot` of a zone whose own layer holds 10k files (written by a
+    guest `cp -r` inside the zone): the median wall time of the command, start-up included."""
+    src = Path(tmp, "zone-src")
+    (src / "bin").mkdir(parents=True)
+    shutil.copy("/bin/busybox", src / "bin" / "busybox")
+    files = src / "files"
+    for d in range(100):
+        (files / str(d)).mkdir(parents=True)
+        for f in range(ZONE_FILES // 100):
+            (files / str(d) / str(f)).write_bytes(b"x" * 100)
+    state = Path(tmp, "zones")
+    zone = [sys.executable, "-m", "guise", "zone", "--state", str(state)]
+    try:
+        subprocess.run(zone + ["create", "bench", "--from", str(src)], check=True, env=env,
+                       capture_output=True, timeout=TIMEOUT)
+        subprocess.run(zone + ["run", "bench", "--", "/bin/busybox", "cp", "-r", "/files", "/copy"],
+                       check=True, env=env, capture_output=True, timeout=TIMEOUT)
+        times = []
+        for i in range(runs):
+            t0 = time.perf_counter()
+            subprocess.run(zone + ["snapshot", "bench", f"s{i}"], check=True, env=env,
+                           capture_output=True, timeout=TIMEOUT)
+            times.append(time.perf_counter() - t0)
+        return statistics.median(times), ""
+    except (subprocess.SubprocessError, OSError) as e:
+        return None, f"fails ({type(e).__name__})"
 
 
 def peer_commands() -> dict:
@@ -141,6 +174,7 @@ def main() -> int:
             if why:
                 notes[(name, peer)] = why
             print(f"{name:<28} {peer:<10} {fmt(t):>8} {why}", flush=True)
+    snap, snap_note = (None, "not run") if args.only else zone_snapshot_seconds(tmp, runs, env)
     shutil.rmtree(tmp, ignore_errors=True)
 
     names = [n for n in workloads(tmp) if not args.only or args.only in n]
@@ -194,6 +228,10 @@ def main() -> int:
                      f"{max(jail_ratios):.2f}× the unjailed run.\n")
     lines.append(target("an --overlay jail ≤ 1.1× unjailed, every workload",
                         None if not jail_ratios else max(jail_ratios) <= 1.1))
+    lines.insert(lines.index("| target | result |") - 1,
+                 f"`guise zone snapshot` of a zone holding {ZONE_FILES} files of its own: "
+                 f"{fmt(snap) if snap is not None else snap_note} s (command start-up included).\n")
+    lines.append(target(f"zone snapshot with {ZONE_FILES // 1000}k files < 1 s", None if snap is None else snap < 1))
     if "Qiling" in cols:
         faster = [results.get((n, "guise")) is not None and
                   (results.get((n, "Qiling")) is None or results[(n, "guise")] < results[(n, "Qiling")])
