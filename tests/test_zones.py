@@ -167,6 +167,14 @@ def test_hostname_inside_the_zone(rootfs, state):
     assert zrun(state, "db", "hostname") == "db\n"                 # the zone's name by default
 
 
+def test_zone_limits_and_network_policy_apply_to_its_runs(rootfs, state):
+    zone(state, "create", "tight", "--from", rootfs, "--limit", "time=1s", "--net", "none")
+    p = zone(state, "run", "tight", "--", "/bin/busybox", "sleep", "20", check=False)
+    assert p.returncode == 124 and b"its time limit (1s)" in p.stderr, p.stderr
+    p = zone(state, "run", "tight", "--", "/bin/busybox", "nc", "127.0.0.1", "9", check=False)
+    assert p.returncode == 1 and b"Permission denied" in p.stderr, p.stderr
+
+
 def test_two_zones_at_once_do_not_see_each_other(rootfs, state):
     for name in ("one", "two"):
         zone(state, "create", name, "--from", rootfs)
