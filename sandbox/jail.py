@@ -136,18 +136,30 @@ class Jail:
         """The processes kill(``pid``) reaches from the jail's process ``caller``: those
         of the jail only, never its supervisor, as in a PID namespace.  ESRCH if none."""
         if pid > 0:
+            return self.targets("process", pid, caller)
+        if pid == -1:
+            return [q for q in self.targets("all", 0, caller) if q != caller] or _no_such_process()
+        return self.targets("group", -pid, caller)
+
+    def targets(self, kind: str, ident: int, caller: int) -> list[int]:
+        """The jail's processes that a call naming ``kind`` ``ident`` reaches (kind:
+        "process", "group" or "all"; ident 0 is the caller's own process or group),
+        never the supervisor, which a guest cannot act on.  ESRCH when none."""
+        if kind == "process":
+            pid = ident or caller
             found = [pid] if self.fs.has_pid(pid) else []
         else:
             members = self.fs.pids()
-            if pid == -1:
-                found = [q for q in members if q != caller]
+            if kind == "all":
+                found = list(members)
             else:
-                group = os.getpgid(caller) if pid == 0 else -pid
+                group = ident or os.getpgid(caller)
                 found = [q for q, g in members.items() if g == group]
-        found = [q for q in found if q != self.supervisor]
-        if not found and pid != self.supervisor:
-            raise OSError(3, "No such process")
-        return found
+        if self.supervisor in found:
+            found.remove(self.supervisor)
+            if not found:
+                return []                # as a PID namespace's init: the call does nothing
+        return found or _no_such_process()
 
     def close(self) -> None:
         """Release what the jail holds on the host (temp upper layer, audit file)."""
@@ -155,6 +167,10 @@ class Jail:
             closer = getattr(part, "close", None)
             if closer:
                 closer()
+
+
+def _no_such_process():
+    raise OSError(3, "No such process")
 
 
 def build_jail(config: JailConfig) -> Jail:

@@ -4,6 +4,7 @@ and the same events for Python callers)."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -169,3 +170,16 @@ def test_python_callers_get_the_audit_events(tmp_path):
             "jail.close()\n")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120, cwd=ROOT)
     assert p.stdout.decode().splitlines()[-1] == "0 [('openat', '/etc/hostname')]", p.stderr
+
+
+def test_priority_changes_reach_only_the_jail():
+    # as root the emulator could renice any host process; a jail narrows it to its own
+    outside = subprocess.Popen(["sleep", "60"])
+    try:
+        p = sh(["--root", "/"], f"renice -n 7 -p {outside.pid}; echo other=$?; renice -n 3 -p $$; echo self=$?; "
+                                "renice -n 5 -u root; echo user=$?")
+        assert p.stdout == b"other=1\nself=0\nuser=0\n", p.stderr
+        assert os.getpriority(os.PRIO_PROCESS, outside.pid) == 0
+    finally:
+        outside.kill()
+        outside.wait()
