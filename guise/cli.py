@@ -151,30 +151,31 @@ def _plain_env(args):
 def run_program(args, argv: list[str], config, env=None) -> int:
     """Run ``argv`` (jailed by ``config`` unless None) with the reporting options of
     ``guise run`` in ``args``; the exit status for guise.  `guise zone run` uses it too."""
-    from .api import start
     from sandbox import SandboxError
     from sandbox.jail import build_jail
-    if config is None:
-        status, sig = _run(args, argv, None, env)
-        if sig is not None:
-            _die_by_signal(sig)
-        return status
-    from sandbox.supervisor import supervise
+    jail = None
+    if config is not None:
+        try:
+            jail = build_jail(config)
+        except SandboxError as e:
+            raise GuiseError(str(e), exitcodes.USAGE) from None
     try:
-        jail = build_jail(config)
-    except SandboxError as e:
-        raise GuiseError(str(e), exitcodes.USAGE) from None
-    try:
-        outcome = supervise(jail, lambda: _guest_process(args, argv, jail, env))
-        if outcome.message:
-            _message(outcome.message)
-        if config.audit_summary and jail.audit is not None:
-            os.write(_MSG_FD, jail.audit.summary().encode(errors="replace"))
+        if jail is not None and jail.supervised:
+            from sandbox.supervisor import supervise
+            outcome = supervise(jail, lambda: _guest_process(args, argv, jail, env))
+            if outcome.message:
+                _message(outcome.message)
+            if config.audit_summary:
+                os.write(_MSG_FD, jail.audit.summary().encode(errors="replace"))
+            status, sig = outcome.status, outcome.signal
+        else:
+            status, sig = _run(args, argv, jail, env)
     finally:
-        jail.close()                     # before dying by the guest's signal, which skips it
-    if outcome.signal is not None:
-        _die_by_signal(outcome.signal)
-    return outcome.status
+        if jail is not None:
+            jail.close()                 # before dying by the guest's signal, which skips it
+    if sig is not None:
+        _die_by_signal(sig)
+    return status
 
 
 def _guest_process(args, argv, jail, env) -> None:

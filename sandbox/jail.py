@@ -125,6 +125,14 @@ class Jail:
         self.supervisor: Optional[int] = None   # the process that watches the jail, if any
 
     @property
+    def supervised(self) -> bool:
+        """Whether the jail needs a supervisor process (sandbox/supervisor.py): for its
+        limits, for --untrusted (default limits, nothing left running), and for a
+        complete audit.  A plain jail runs in guise's own process, as chroot(8) would:
+        cheaper to start, but what it leaves in the background keeps running."""
+        return self.limits is not None or self.config.untrusted or self.audit is not None
+
+    @property
     def hostname(self) -> Optional[str]:
         return self.config.hostname
 
@@ -162,11 +170,14 @@ class Jail:
         return found or _no_such_process()
 
     def close(self) -> None:
-        """Release what the jail holds on the host (temp upper layer, audit file)."""
-        for part in (self.audit, self.limits, self.fs):
-            closer = getattr(part, "close", None)
-            if closer:
-                closer()
+        """Release what the jail holds on the host (temp upper layer, audit file).  A
+        supervised jail has no process left by now; a plain one may still have some
+        in the background, and its temporary layers go when they end."""
+        for part in (self.audit, self.limits):
+            if part is not None:
+                part.close()
+        if self.config.jailed:
+            self.fs.close(final=self.supervised)
 
 
 def _no_such_process():

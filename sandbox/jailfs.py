@@ -32,7 +32,7 @@ import stat
 import tempfile
 from typing import Optional
 
-from . import overlay, resolve
+from . import cleanup, overlay, resolve
 from .errors import SandboxError
 from .view import FileSystemView
 
@@ -122,13 +122,20 @@ class JailView(FileSystemView):
         self.mounts: dict[tuple, Mount] = {}
         self.root_comps: tuple = ()            # the guest's chroot, from the jail root
         self.cwd_comps: tuple = ()
-        self._build(config)
-        self.cwd_comps = tuple(split(os.fsencode(config.cwd or "/")))
+        self._remover = None
         try:
-            self.chdir(b"/" + b"/".join(self.cwd_comps))
-        except OSError as e:
-            raise SandboxError(f"--cwd {config.cwd}: {e.strerror} inside the jail") from None
+            self._build(config)
+            self.cwd_comps = tuple(split(os.fsencode(config.cwd or "/")))
+            try:
+                self.chdir(b"/" + b"/".join(self.cwd_comps))
+            except OSError as e:
+                raise SandboxError(f"--cwd {config.cwd}: {e.strerror} inside the jail") from None
+        except BaseException:
+            self.close()
+            raise
         self._fast = resolve.AVAILABLE and self._single_tree()
+        # removes the temporary directories once every process of the jail is gone
+        self._remover = cleanup.Remover(self._temps) if self._temps else None
 
     # -- set-up ---------------------------------------------------------------
     def _build(self, config) -> None:
@@ -145,8 +152,11 @@ class JailView(FileSystemView):
                 self._add(b.guest, Mount((), [], ro=b.ro, file=os.fsencode(os.path.realpath(b.host)),
                                          kind="bind"))
         for t in config.tmpfs:
-            d = self._temp("guise-tmpfs-")
-            os.chmod(d, 0o1777)                # as a fresh tmpfs mounted for everyone
+            # open to all inside the jail, as a fresh tmpfs; on the host behind a private
+            # (0700) parent, so no host user reaches what the guest leaves there
+            d = os.path.join(self._temp("guise-tmpfs-"), "t")
+            os.mkdir(d)
+            os.chmod(d, 0o1777)
             self._add(t, Mount((), [Layer(d, False)], kind="tmpfs"))
         self._add_missing_parents()
 
@@ -229,8 +239,13 @@ class JailView(FileSystemView):
         finally:
             os.close(d)
 
-    def close(self) -> None:
-        if os.getpid() != self._owner:
+    def close(self, final: bool = True) -> None:
+        """This process is done with the jail.  ``final``: no process of the jail is
+        left (its supervisor says so), so its temporary directories go now; else
+        the remover deletes them when the last one ends."""
+        if self._remover is not None:
+            self._remover.release()
+        if os.getpid() != self._owner or not final:
             return
         for d in self._temps:
             shutil.rmtree(d, ignore_errors=True)
@@ -971,14 +986,20 @@ class JailView(FileSystemView):
         found, todo = {}, [self.anchor]
         while todo:
             pid = todo.pop()
-            if pid in group:
+            if pid in group and not self._is_helper(pid):
                 found[pid] = group[pid]
             todo.extend(children.get(pid, ()))
         return found
 
+    def _is_helper(self, pid: int) -> bool:
+        """The jail's own helper process (the remover) is not one of its guests."""
+        return self._remover is not None and pid == self._remover.pid
+
     def has_pid(self, pid: int) -> bool:
         """Whether host pid ``pid`` belongs to this jail: a descendant of the process
         that built it (which a supervisor keeps as the subreaper of orphans)."""
+        if self._is_helper(pid):
+            return False
         for _ in range(256):
             if pid == self.anchor:
                 return True

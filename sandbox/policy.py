@@ -30,6 +30,8 @@ UNTRUSTED_REFUSED = {
     "swap": "changes the host's swap",
     "system": "changes host-wide kernel settings (acct, quotactl, syslog, sysctl, domain name)",
     "device": "makes device nodes that would open host devices",
+    "setid": "makes set-user-ID or set-group-ID files, which users of the host could run "
+             "(the bits are dropped, the call goes on)",
 }
 
 # socket families a --net none/loopback guest may create (AF_UNIX stays inside the

@@ -157,13 +157,48 @@ def test_bad_limit_specs_are_one_line_errors(spec, message):
     assert p.returncode == 2 and err.count("\n") == 1 and message in err, err
 
 
+def _gone(path, seconds=10.0) -> bool:
+    """Whether ``path`` is empty within ``seconds`` (the remover works in the background)."""
+    deadline = time.monotonic() + seconds
+    while any(path.iterdir()):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 @pytest.mark.parametrize("sig", [9, 11])
-def test_a_guest_killed_by_a_signal_leaves_no_layers_behind(tmp_path, sig):
-    # the supervisor outlives the guest, so even SIGKILL skips no clean-up
+@pytest.mark.parametrize("supervised", [False, True])
+def test_a_guest_killed_by_a_signal_leaves_no_layers_behind(tmp_path, sig, supervised):
+    # even SIGKILL, which no process can clean up after, leaves no temporary layer
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    limit = ["--limit", "time=60s"] if supervised else []
     p = subprocess.run([sys.executable, "-m", "guise", "run", "--root", "/:ro", "--overlay", "--tmpfs", "/tmp",
-                        "--", BB, "sh", "-c", f"echo x > /f; echo y > /tmp/g; kill -{sig} $$"],
+                        *limit, "--", BB, "sh", "-c", f"echo x > /f; echo y > /tmp/g; kill -{sig} $$"],
                        capture_output=True, timeout=60, cwd=ROOT,
-                       env={"PATH": "/usr/bin:/bin", "TMPDIR": str(tmp_path)})
+                       env={"PATH": "/usr/bin:/bin", "TMPDIR": str(tmp)})
     assert p.returncode == -sig, p.stderr
     assert p.stderr == b""
-    assert list(tmp_path.iterdir()) == []
+    assert _gone(tmp), list(tmp.iterdir())
+
+
+def test_a_plain_jail_keeps_its_layer_while_background_processes_use_it(tmp_path):
+    # a jail without a supervisor ends like chroot: what runs on in the background
+    # keeps its overlay until it ends too
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    p = subprocess.run([sys.executable, "-m", "guise", "run", "--root", "/:ro", "--overlay",
+                        "--bind", f"{out}:/out", "--", BB, "sh", "-c",
+                        "echo early > /f; (sleep 3; cat /f > /out/late) >/dev/null 2>&1 & echo started"],
+                       capture_output=True, timeout=60, cwd=ROOT,
+                       env={"PATH": "/usr/bin:/bin", "TMPDIR": str(tmp)})
+    assert (p.returncode, p.stdout) == (0, b"started\n"), p.stderr
+    assert any(tmp.iterdir())                   # the background process still uses it
+    deadline = time.monotonic() + 20
+    while not (out / "late").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert (out / "late").read_bytes() == b"early\n"
+    assert _gone(tmp), list(tmp.iterdir())

@@ -183,3 +183,38 @@ def test_priority_changes_reach_only_the_jail():
     finally:
         outside.kill()
         outside.wait()
+
+
+def test_untrusted_files_never_get_set_id_bits():
+    p = sh(["--untrusted"], "touch /tmp/f; chmod 6755 /tmp/f; stat -c %a /tmp/f; mkdir -m 2775 /tmp/d; stat -c %a /tmp/d")
+    assert p.stdout == b"755\n775\n", p.stderr
+
+
+def test_tmpfs_is_private_on_the_host(tmp_path):
+    # inside, /tmp is open to all like a fresh tmpfs; on the host no other user can reach it
+    guest = subprocess.Popen([sys.executable, "-m", "guise", "run", "--root", "/:ro", "--tmpfs", "/tmp", "--",
+                              BB, "sh", "-c", "stat -c %a /tmp; echo ready; sleep 30"],
+                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env={"PATH": "/usr/bin:/bin", "TMPDIR": str(tmp_path)})
+    try:
+        assert guest.stdout.readline() == b"1777\n" and guest.stdout.readline() == b"ready\n"
+        made = [d for d in tmp_path.iterdir() if d.name.startswith("guise-tmpfs-")]
+        assert len(made) == 1 and made[0].stat().st_mode & 0o777 == 0o700
+    finally:
+        guest.kill()
+        guest.wait()
+
+
+def test_sigio_owner_must_be_in_the_jail():
+    outside = subprocess.Popen(["sleep", "60"])
+    code = ("import fcntl, os\n"
+            "r, w = os.pipe()\n"
+            f"for who in (os.getpid(), {outside.pid}, -os.getpgrp()):\n"
+            "    try: print(fcntl.fcntl(r, fcntl.F_SETOWN, who))\n"
+            "    except OSError as e: print(e.errno)\n")
+    try:
+        p = guise(["--root", "/"], ["/usr/bin/python3", "-c", code])
+        assert p.stdout == b"0\n3\n1\n", p.stderr            # ESRCH outside, EPERM for a group
+    finally:
+        outside.kill()
+        outside.wait()

@@ -54,6 +54,7 @@ WRITES = {
 }
 # device nodes: refused in every jail, as a container without CAP_MKNOD would
 MKNOD = {"mknod": 1, "mknodat": 2}          # index of the mode argument
+SETID_BITS = 0o6000                          # S_ISUID | S_ISGID
 
 
 def confine(entries: list, decls: list, abi, jail) -> list:
@@ -77,6 +78,9 @@ def confine(entries: list, decls: list, abi, jail) -> list:
             fn = _counting(fn, *WRITES[name], limits)
         if audit is not None and d is not None and "path" in d.args:
             fn = _audited(fn, name, d.args.index("path"), name in ALWAYS_AUDITED, audit)
+        if d is not None and "mode" in d.args and name != "umask" and policy is not None \
+                and policy.refuses("setid"):
+            fn = _no_setid(fn, name, d.args.index("mode"), audit)
         if name in MKNOD and policy is not None and policy.refuses("device"):
             fn = _no_devices(fn, name, MKNOD[name], audit)     # outermost: audited once, as a refusal
         out[nr] = (fn, n)
@@ -107,6 +111,17 @@ def _no_devices(fn, name, mode_index, audit):
             raise OSError(E.EPERM, "Operation not permitted")
         return fn(p, *args)
     return mknod
+
+
+def _no_setid(fn, name, mode_index, audit):
+    """Drop the set-user-ID and set-group-ID bits from a mode (the jail is nosuid)."""
+    def no_setid(p, *args):
+        if args[mode_index] & SETID_BITS:
+            if audit is not None:
+                audit.event(name, "deny", err=E.EPERM, detail=f"set-id bits of mode {args[mode_index] & 0o7777:o} dropped")
+            args = args[:mode_index] + (args[mode_index] & ~SETID_BITS,) + args[mode_index + 1:]
+        return fn(p, *args)
+    return no_setid
 
 
 def _guest_path(p, addr):

@@ -316,6 +316,7 @@ F_GETLK, F_SETLK, F_SETLKW = 5, 6, 7
 F_GETLK64, F_SETLK64, F_SETLKW64 = 12, 13, 14
 F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW = 36, 37, 38
 F_DUPFD_CLOEXEC = 1030
+F_SETOWN = 8
 INT_COMMANDS = {8: "F_SETOWN", 9: "F_GETOWN", 10: "F_SETSIG", 11: "F_GETSIG",
                 1024: "F_SETLEASE", 1025: "F_GETLEASE", 1026: "F_NOTIFY", 1031: "F_SETPIPE_SZ",
                 1032: "F_GETPIPE_SZ", 1033: "F_ADD_SEALS", 1034: "F_GET_SEALS"}
@@ -362,9 +363,22 @@ def sys_fcntl(p, fd, cmd, arg):
         if cmd in (F_GETLK, F_GETLK64, F_OFD_GETLK):
             p.mem.write(arg, st.pack(*host.unpack(out)))
         return 0
+    if cmd == F_SETOWN and p.jail is not None and p.jail.config.jailed:
+        _jailed_owner(p, s32(arg))
     if cmd in INT_COMMANDS:
         return hostfcntl.fcntl(h, cmd, arg & 0xFFFFFFFF)
     raise einval()
+
+
+def _jailed_owner(p, owner: int) -> None:
+    """F_SETOWN names who gets SIGIO (or F_SETSIG's signal): in a jail only one of its
+    own processes (ESRCH for others, as kill) — the emulator may run as root — and no
+    process group (EPERM), which can hold host processes such as the supervisor or the
+    shell that started guise."""
+    if owner < 0:
+        raise OSError(1, "Operation not permitted")
+    if owner and not p.jail.targets("process", owner, p.pid):
+        raise OSError(1, "Operation not permitted")      # the supervisor
 
 
 @syscall("flock", "fd", "int")
