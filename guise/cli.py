@@ -102,7 +102,7 @@ def jail_config(args):
     if args.untrusted:
         cfg.apply_untrusted(net_given=args.net is not None)
     if cfg.root is not None and os.path.realpath(cfg.root) == "/" and cfg.cwd is None:
-        cfg.cwd = os.getcwd()                # the host root shown as /: stay where the user is
+        cfg.stay_in(os.getcwd())             # the host root shown as /: stay where the user is
     return cfg if cfg.jailed else None
 
 

@@ -86,6 +86,16 @@ class JailConfig:
         from .limits import UNTRUSTED_DEFAULTS, merge
         self.limits = merge(UNTRUSTED_DEFAULTS, self.limits)
 
+    def stay_in(self, host_cwd: str) -> None:
+        """Start in the user's own directory (the host root is the jail's root).  Where a
+        ``--tmpfs`` hides it (``--untrusted`` makes /tmp private, and the user may stand
+        in /tmp/x), it stays visible, read-only, so ``./prog`` still runs from there."""
+        self.cwd = host_cwd
+        inside = lambda path, top: path == top or path.startswith(top.rstrip("/") + "/")   # noqa: E731
+        hidden = any(inside(host_cwd, t) for t in self.tmpfs)
+        if hidden and not any(inside(host_cwd, b.guest) for b in self.binds):
+            self.binds.append(Bind(host_cwd, host_cwd, ro=True))
+
     def validate(self) -> None:
         if self.net not in NET_MODES:
             raise SandboxError(f"--net {self.net}: expected one of {', '.join(NET_MODES)}")

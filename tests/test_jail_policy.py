@@ -218,3 +218,14 @@ def test_sigio_owner_must_be_in_the_jail():
     finally:
         outside.kill()
         outside.wait()
+
+
+def test_untrusted_run_from_a_directory_under_tmp(tmp_path):
+    # --untrusted makes /tmp private; the directory the user runs from stays visible, read-only
+    (tmp_path / "data").write_text("mine\n")
+    p = subprocess.run([sys.executable, "-m", "guise", "run", "--untrusted", "--", BB, "sh", "-c",
+                        "pwd; cat data; echo x > new || echo refused; echo y > /tmp/own && cat /tmp/own"],
+                       capture_output=True, timeout=120, cwd=tmp_path,
+                       env={"PATH": "/usr/bin:/bin", "LC_ALL": "C", "PYTHONPATH": str(ROOT)})
+    assert p.stdout == f"{tmp_path}\nmine\nrefused\ny\n".encode(), p.stderr
+    assert not (tmp_path / "new").exists()
