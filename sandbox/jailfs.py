@@ -54,6 +54,9 @@ DEV_LINKS = {b"fd": b"/proc/self/fd", b"stdin": b"/proc/self/fd/0",
              b"stdout": b"/proc/self/fd/1", b"stderr": b"/proc/self/fd/2"}
 
 
+RACE_RETRIES = 64       # looks again at a name that changed between lookup and use
+
+
 def _err(errno: int) -> OSError:
     return OSError(errno, os.strerror(errno))
 
@@ -119,6 +122,10 @@ class JailView(FileSystemView):
         self.anchor = os.getpid()                   # the jail's processes descend from it
         self._temps: list[str] = []
         self._unix_dirs: dict[tuple, int] = {}      # (dev, ino) of a socket's dir -> kept fd
+        self._unix_objects: dict[tuple, int] = {}   # (dev, ino) of a socket file -> O_PATH fd
+        # with --net none/loopback, the host's own sockets (in the layers under the
+        # jail's writable one) are not to be connected to: see unix_path
+        self._host_sockets = getattr(config, "net", "host") == "host"
         self.mounts: dict[tuple, Mount] = {}
         self.root_comps: tuple = ()            # the guest's chroot, from the jail root
         self.cwd_comps: tuple = ()
@@ -286,7 +293,7 @@ class JailView(FileSystemView):
         todo.reverse()                          # a stack: the next name is at the end
         names: list[bytes] = []
         stack = [self._mount_dir(self.mounts[()])]
-        links = 0
+        links = retries = 0
         while True:
             if not todo:                        # ended on a directory we walked into
                 return self._here(names, stack)
@@ -321,13 +328,24 @@ class JailView(FileSystemView):
                 links += 1
                 if links > MAX_LINKS:
                     raise _err(40)
-                target = os.readlink(c, dir_fd=fd)
+                try:
+                    target = os.readlink(c, dir_fd=fd)
+                except OSError as e:
+                    # swapped for a non-link since the lookup (EINVAL): look again,
+                    # so a racing guest sees one state or the other, as on Linux
+                    if e.errno != 22 or retries >= RACE_RETRIES:
+                        raise
+                    retries += 1
+                    links -= 1
+                    todo.append(c)
+                    continue
                 parts = split(target)
                 if target.startswith(b"/"):
                     names = []
                     stack = stack[:1]
                     if d.mount.kind == "proc":       # a magic link: its text is a host path
-                        parts = list(self._magic(target))
+                        own = self._own_link(d.rel, c)
+                        parts = list(own if own is not None else self._magic(target))
                     else:
                         parts = list(self.root_comps) + parts
                 todo.extend(reversed(parts))
@@ -336,8 +354,31 @@ class JailView(FileSystemView):
                 return Loc(d, c, child, layer, fd, st)
             if not stat.S_ISDIR(st.st_mode):
                 raise _err(20)
+            try:
+                sub = self._child_dir(d, c, i, owned)
+            except OSError as e:
+                # the directory was swapped for a symlink (or a file) since the
+                # lookup: O_NOFOLLOW refused it (ELOOP/ENOTDIR); look at it again
+                if e.errno not in (20, 40) or retries >= RACE_RETRIES:
+                    raise
+                retries += 1
+                todo.append(c)
+                continue
             names.append(c)
-            stack.append(self._child_dir(d, c, i, owned))
+            stack.append(sub)
+
+    def _own_link(self, rel: tuple, name: bytes) -> Optional[tuple]:
+        """This process's own /proc/<pid>/root and cwd (also under task/<tid>): the
+        guest's root and working directory.  The host's links name the emulator's
+        own root and cwd, which are not the guest's: /proc/self/root would
+        otherwise lead nowhere (ENOENT) or, with a guest chroot, to the jail's root
+        instead of the chroot's."""
+        me = str(os.getpid()).encode()
+        if name not in (b"root", b"cwd") or not rel or rel[0] != me or len(rel) not in (1, 3):
+            return None
+        if len(rel) == 3 and rel[1] != b"task":
+            return None
+        return self.root_comps if name == b"root" else self.cwd_comps
 
     def _magic(self, target: bytes) -> tuple:
         """The guest path of a /proc magic link (cwd, root, exe, fd/N), whose text is
@@ -431,6 +472,11 @@ class JailView(FileSystemView):
             host = self._host_path(hostfd)
         except OSError:
             return b""
+        return self._guest_text(host)
+
+    def _guest_text(self, host: bytes) -> bytes:
+        """The text of a /proc magic link as the guest sees it: a host path mapped
+        back into the jail, ``/(unreachable)`` where it is outside every mount."""
         if not host.startswith(b"/"):
             return host                              # pipe:[…], socket:[…], anon_inode:…
         deleted = host.endswith(b" (deleted)")
@@ -643,7 +689,13 @@ class JailView(FileSystemView):
                 raise _err(2)
             if loc.mount_root is not None or not stat.S_ISLNK(loc.st.st_mode):
                 raise _err(22)
-            return os.readlink(loc.name, dir_fd=loc.pfd)
+            target = os.readlink(loc.name, dir_fd=loc.pfd)
+            if loc.parent.mount.kind == "proc" and target.startswith(b"/"):
+                # A magic link of another jail process (/proc/<pid>/{cwd,root,exe,fd/N}):
+                # its text is a host path (the supervisor's cwd, the emulator's exe, an
+                # upper layer...), so it is shown as the guest sees it, like fd_path.
+                return self._guest_text(target)
+            return target
 
     def mkdir(self, path, mode, dirfd=None):
         with self._resolve(path.rstrip(b"/") or b"/", dirfd, False) as loc:
@@ -734,6 +786,10 @@ class JailView(FileSystemView):
                 raise _err(16)
             if src.parent.mount is not dst.parent.mount:
                 raise _err(18)
+            if dst.parent.mount.cow and dst.name is not None and overlay.is_marker(dst.name):
+                # as for every other way of making a name (_creatable): a file renamed
+                # to .wh.NAME or .wh..wh..opq would become a whiteout or opaque marker
+                raise _err(1)
             if dst.guest[:len(src.guest)] == src.guest and dst.guest != src.guest and src.is_dir:
                 raise _err(22)
             if dst.exists:
@@ -963,6 +1019,10 @@ class JailView(FileSystemView):
         if not rel:
             return (name.isdigit() and not self.has_pid(int(name))) or name in PROC_HIDDEN_TOP
         per_process = len(rel) == 1 and rel[0].isdigit() or len(rel) == 3 and rel[1] == b"task"
+        if rel[-1] == b"net" and name == b"unix":
+            # /proc/<pid>/net/unix lists every unix socket of the host's network
+            # namespace with its host path (other jails', the host's daemons')
+            return True
         return per_process and name in PROC_HIDDEN_PID
 
     def pids(self) -> dict[int, int]:
@@ -1045,24 +1105,77 @@ class JailView(FileSystemView):
                 return m
         return self.mounts[()]
 
-    def unix_path(self, path: bytes) -> bytes:
-        """A host path for a guest AF_UNIX address: the socket's directory inside the
-        jail (its writable layer if the socket is yet to be made), named through a
-        kept descriptor so it stays short and cannot be redirected: /proc/self/fd/N/name."""
-        with self._resolve(path, None, True) as loc:
-            if loc.mount_root is not None:
-                raise _err(98)
-            owned: list[int] = []
-            try:
-                d = loc.pfd if loc.exists else self._creatable(loc, owned)
-                st = os.fstat(d)
-                key = (st.st_dev, st.st_ino)
-                if key not in self._unix_dirs:
-                    self._unix_dirs[key] = os.dup(d)
-                return f"/proc/self/fd/{self._unix_dirs[key]}/".encode() + loc.name
-            finally:
-                for fd in owned:
-                    os.close(fd)
+    def unix_path(self, path: bytes, bind: Optional[bool] = None) -> bytes:
+        """A host path for a guest AF_UNIX address, short and not redirectable.
+
+        An existing name is given as ``/proc/self/fd/N`` of an O_PATH descriptor of
+        the socket file itself: the host kernel resolves a path a second time at
+        connect(), and a name given as directory + last component could meanwhile
+        be replaced (by another guest process, which no emulator lock holds back)
+        with a symlink to a host socket outside the jail, which connect() follows.
+        A name yet to exist is its directory inside the jail (its writable layer),
+        ``/proc/self/fd/N/name``, for bind() to create; bind() never follows a
+        symlink.  ``bind=False`` (connect, sendto) refuses a name that does not
+        exist (ENOENT, as Linux) instead of giving that creatable path: a symlink
+        made there before the host's connect() would be followed out of the jail.
+        Without the network (--net none/loopback) a socket of a lower layer, made
+        by the host, is refused (EACCES) to anything but bind."""
+        for _ in range(RACE_RETRIES):
+            with self._resolve(path, None, True) as loc:
+                if loc.mount_root is not None:
+                    raise _err(98)
+                if loc.exists:
+                    if bind is not True and not self._host_sockets and self._from_below(loc):
+                        # A socket in a layer under the jail's own was bound by a host
+                        # process: with the host root as the lower layer (--untrusted)
+                        # that is every host service (/run/docker.sock, the D-Bus
+                        # system bus, systemd's private socket).  Without the network,
+                        # AF_UNIX reaches only the sockets made inside the jail.
+                        raise OSError(13, "host unix sockets are outside the jail (--net none/loopback)")
+                    host = self._unix_object(loc)
+                    if host is None:             # became a symlink since the walk
+                        continue
+                    return host
+                if bind is False:
+                    raise _err(2)
+                owned: list[int] = []
+                try:
+                    d = self._creatable(loc, owned)
+                    st = os.fstat(d)
+                    key = (st.st_dev, st.st_ino)
+                    if key not in self._unix_dirs:
+                        self._unix_dirs[key] = os.dup(d)
+                    return f"/proc/self/fd/{self._unix_dirs[key]}/".encode() + loc.name
+                finally:
+                    for fd in owned:
+                        os.close(fd)
+        raise _err(40)
+
+    UNIX_OBJECTS = 64       # O_PATH descriptors of socket files kept for connect()
+
+    @staticmethod
+    def _from_below(loc: Loc) -> bool:
+        """Whether ``loc`` was found in a layer under a copy-on-write mount's writable one."""
+        m = loc.parent.mount
+        return m.cow and loc.layer is not None and loc.layer is not m.layers[0]
+
+    def _unix_object(self, loc: Loc) -> Optional[bytes]:
+        """``/proc/self/fd/N`` of the file ``loc`` names, opened without following a
+        symlink (None if it is one now); a few are kept, newest last."""
+        fd = os.open(loc.name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=loc.pfd)
+        st = os.fstat(fd)
+        if stat.S_ISLNK(st.st_mode):
+            os.close(fd)
+            return None
+        key = (st.st_dev, st.st_ino)
+        old = self._unix_objects.pop(key, None)
+        if old is not None:
+            os.close(fd)
+            fd = old
+        self._unix_objects[key] = fd
+        while len(self._unix_objects) > self.UNIX_OBJECTS:
+            os.close(self._unix_objects.pop(next(iter(self._unix_objects))))
+        return f"/proc/self/fd/{fd}".encode()
 
     def mount_table(self) -> list[tuple[bytes, str, str, bool]]:
         """(guest mount point, fs type, source, read-only) for /proc/self/mounts and

@@ -76,8 +76,9 @@ class FileSystemView(abc.ABC):
             raise
         return os.fdopen(fd, "rb"), self.fd_path(fd) or self.absolute(path)
 
-    def unix_path(self, path: bytes) -> bytes:
-        """The host path for an AF_UNIX socket address the guest named."""
+    def unix_path(self, path: bytes, bind: Optional[bool] = None) -> bytes:
+        """The host path for an AF_UNIX socket address the guest named; ``bind`` says
+        whether the call creates the name (bind) or reaches an existing one (connect)."""
         return path
 
     def fd_path(self, hostfd: int) -> bytes:

@@ -29,12 +29,15 @@ class Vma:
     dev: int = 0
     inode: int = 0
     host: int = 0          # host address backing ``start`` (hw.memory)
+    # False for a shared mapping of a file opened read-only: Linux refuses to make it
+    # writable (mprotect EACCES), and the host pages behind it are read-only too
+    may_write: bool = True
 
 
 def _compatible(a: Vma, b: Vma) -> bool:
     """Would Linux show these adjacent mappings as one?"""
     return (a.end == b.start and a.prot == b.prot and a.name == b.name and a.shared == b.shared
-            and a.inode == b.inode and a.dev == b.dev
+            and a.inode == b.inode and a.dev == b.dev and a.may_write == b.may_write
             and (a.inode == 0 or a.offset + (a.end - a.start) == b.offset))
 
 
@@ -144,7 +147,8 @@ class AddressSpace:
             if self.quota is not None:
                 self.quota.set_mem(self.mapped_bytes)
             raise OSError(12, "Cannot allocate memory") from None
-        vma = Vma(start, end, prot, name, offset, shared, dev, inode, host)
+        vma = Vma(start, end, prot, name, offset, shared, dev, inode, host,
+                  may_write=not (fd is not None and shared and not writable_file))
         bisect.insort(self.vmas, vma, key=_start)
         self.mapped_bytes += size
         return start
@@ -210,6 +214,8 @@ class AddressSpace:
             pos = v.end
         if pos < end:
             raise OSError(12, "Cannot allocate memory")
+        if prot & PROT_WRITE and not all(v.may_write for v in covered):
+            raise OSError(13, "Permission denied")
         for v in covered:
             lo, hi = max(v.start, start), min(v.end, end)
             for cpu in self.cpus:

@@ -48,7 +48,7 @@ def _sockaddr(p, addr, length, call: str) -> bytes:
     guest = raw = p.mem.read(addr, length)
     if len(raw) >= 2 and struct.unpack_from("<H", raw)[0] == AF_UNIX and len(raw) > 2 and raw[2] != 0:
         path = raw[2:].split(b"\0", 1)[0]
-        host = p.fs.unix_path(path)
+        host = p.fs.unix_path(path, bind=call == "bind")
         if len(host) > 107:
             raise OSError(36, "File name too long")
         raw = raw[:2] + host + b"\0"
