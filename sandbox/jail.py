@@ -146,23 +146,20 @@ class Jail:
     def hostname(self) -> Optional[str]:
         return self.config.hostname
 
-    def has_pid(self, pid: int) -> bool:
-        """Whether host process ``pid`` is one of this jail's (any process, unjailed)."""
-        return not self.config.jailed or self.fs.has_pid(pid)
-
     def signal_targets(self, pid: int, caller: int) -> list[int]:
         """The processes kill(``pid``) reaches from the jail's process ``caller``: those
         of the jail only, never its supervisor, as in a PID namespace.  ESRCH if none."""
         if pid > 0:
-            return self.targets("process", pid, caller)
+            return self.targets("process", pid, caller, "kill")
         if pid == -1:
-            return [q for q in self.targets("all", 0, caller) if q != caller] or _no_such_process()
-        return self.targets("group", -pid, caller)
+            found = [q for q in self.targets("all", 0, caller, "kill") if q != caller]
+            return found or self._outside("kill", "all", pid)
+        return self.targets("group", -pid, caller, "kill")
 
-    def targets(self, kind: str, ident: int, caller: int) -> list[int]:
-        """The jail's processes that a call naming ``kind`` ``ident`` reaches (kind:
+    def targets(self, kind: str, ident: int, caller: int, call: str) -> list[int]:
+        """The jail's processes that ``call`` naming ``kind`` ``ident`` reaches (kind:
         "process", "group" or "all"; ident 0 is the caller's own process or group),
-        never the supervisor, which a guest cannot act on.  ESRCH when none."""
+        never the supervisor, which a guest cannot act on.  ESRCH (audited) when none."""
         if kind == "process":
             pid = ident or caller
             found = [pid] if self.fs.has_pid(pid) else []
@@ -177,7 +174,13 @@ class Jail:
             found.remove(self.supervisor)
             if not found:
                 return []                # as a PID namespace's init: the call does nothing
-        return found or _no_such_process()
+        return found or self._outside(call, kind, ident)
+
+    def _outside(self, call: str, kind: str, ident: int):
+        """A call that named processes outside the jail: ESRCH, and a line in the audit."""
+        if self.audit is not None:
+            self.audit.event(call, "deny", err=3, detail=f"{kind} {ident} is not in the jail")
+        raise OSError(3, "No such process")
 
     def close(self) -> None:
         """Release what the jail holds on the host (temp upper layer, audit file).  A
@@ -188,10 +191,6 @@ class Jail:
                 part.close()
         if self.config.jailed:
             self.fs.close(final=self.supervised)
-
-
-def _no_such_process():
-    raise OSError(3, "No such process")
 
 
 def build_jail(config: JailConfig) -> Jail:

@@ -121,7 +121,7 @@ def test_audit_log_records_opens_execs_denials_and_limit_hits(tmp_path):
     log = tmp_path / "audit.jsonl"
     p = sh(["--untrusted", "--audit", str(log), "--limit", "procs=64,output=1M"],
            "cat /etc/hostname >/dev/null; mknod /tmp/d c 1 3; nc 10.0.0.1 80 </dev/null; "
-           "echo x > /proc/sysrq-trigger; exec /usr/bin/yes")
+           "echo x > /proc/sysrq-trigger; kill -0 1; exec /usr/bin/yes")
     assert p.returncode == 121, p.stderr
     events = [json.loads(line) for line in log.read_text().splitlines()]
     for e in events:
@@ -134,6 +134,7 @@ def test_audit_log_records_opens_execs_denials_and_limit_hits(tmp_path):
     assert has(call="socket", decision="deny", errno="EACCES")
     assert has(call="openat", path="/proc/sysrq-trigger", decision="deny")
     assert has(call="limit", decision="limit", detail="output=1M")
+    assert has(call="kill", decision="deny", errno="ESRCH")
 
 
 def test_audit_summary_without_a_log_file():

@@ -377,7 +377,7 @@ def _jailed_owner(p, owner: int) -> None:
     shell that started guise."""
     if owner < 0:
         raise OSError(1, "Operation not permitted")
-    if owner and not p.jail.targets("process", owner, p.pid):
+    if owner and not p.jail.targets("process", owner, p.pid, "fcntl"):
         raise OSError(1, "Operation not permitted")      # the supervisor
 
 

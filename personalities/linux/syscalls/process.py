@@ -366,7 +366,7 @@ PRIO_KINDS = {0: "process", 1: "group", 2: "all"}          # PRIO_PROCESS, PRIO_
 IOPRIO_KINDS = {1: "process", 2: "group", 3: "all"}        # IOPRIO_WHO_PROCESS, _PGRP, _USER
 
 
-def _in_jail(p, kinds, which, who, call):
+def _in_jail(p, kinds, which, who, call, name):
     """Apply ``call(which, who)`` as the host does, but in a jail only to the jail's own
     processes: a group or a user is narrowed to its members in the jail, one by one
     (root could otherwise renice every host process).  Returns the calls' results."""
@@ -374,31 +374,33 @@ def _in_jail(p, kinds, which, who, call):
     if p.jail is None or not p.jail.config.jailed or which not in kinds:
         return [call(which, who)]
     by_pid = next(w for w, kind in kinds.items() if kind == "process")
-    return [call(by_pid, pid) for pid in p.jail.targets(kinds[which], who, p.pid)]
+    return [call(by_pid, pid) for pid in p.jail.targets(kinds[which], who, p.pid, name)]
 
 
 @syscall("getpriority", "int", "int")
 def sys_getpriority(p, which, who):
-    found = _in_jail(p, PRIO_KINDS, which, who, os.getpriority)
+    found = _in_jail(p, PRIO_KINDS, which, who, os.getpriority, "getpriority")
     return 20 - min(found) if found else 20
 
 
 @syscall("setpriority", "int", "int", "int")
 def sys_setpriority(p, which, who, prio):
-    _in_jail(p, PRIO_KINDS, which, who, lambda w, x: os.setpriority(w, x, s32(prio)))
+    _in_jail(p, PRIO_KINDS, which, who, lambda w, x: os.setpriority(w, x, s32(prio)), "setpriority")
     return 0
 
 
 @syscall("ioprio_get", "int", "int")
 def sys_ioprio_get(p, which, who):
     """The host's: a guest process is a host process (and its threads host threads)."""
-    found = _in_jail(p, IOPRIO_KINDS, which, who, lambda w, x: hostcall.syscall(SYS_ioprio_get_host, w, x))
+    found = _in_jail(p, IOPRIO_KINDS, which, who, lambda w, x: hostcall.syscall(SYS_ioprio_get_host, w, x),
+                     "ioprio_get")
     return min(found) if found else 0
 
 
 @syscall("ioprio_set", "int", "int", "hex")
 def sys_ioprio_set(p, which, who, ioprio):
-    _in_jail(p, IOPRIO_KINDS, which, who, lambda w, x: hostcall.syscall(SYS_ioprio_set_host, w, x, s32(ioprio)))
+    _in_jail(p, IOPRIO_KINDS, which, who,
+             lambda w, x: hostcall.syscall(SYS_ioprio_set_host, w, x, s32(ioprio)), "ioprio_set")
     return 0
 
 

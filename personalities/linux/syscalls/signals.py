@@ -304,8 +304,8 @@ def _sigqueueinfo(p, tgid, tid, sig, uinfo):
         raise einval()
     info = struct.pack("<i", sig) + info[4:]          # the kernel sets si_signo itself
     target = p.group.threads.get(tid) if tid is not None else p
-    if tgid != p.pid and p.jail is not None and not p.jail.has_pid(tgid):
-        raise OSError(3, "No such process")
+    if tgid != p.pid and p.jail is not None and p.jail.config.jailed:
+        p.jail.targets("process", tgid, p.pid, "rt_sigqueueinfo")     # ESRCH outside the jail
     if tgid == p.pid and target is not None and sig and not target.sigmask & sigs.bit(sig) \
             and sigs.action(p, sig)[0] not in (sigs.SIG_DFL, sigs.SIG_IGN):
         sigs.post(target, sig, info=info)
