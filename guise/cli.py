@@ -8,7 +8,7 @@ import signal
 import sys
 
 from sandbox.limits import GRACE, UNTRUSTED_DEFAULTS
-from . import exitcodes, zonecmd
+from . import exitcodes, vmcmd, zonecmd
 from .errors import GuiseError
 
 RUN_EPILOG = "exit status:\n  the guest's own status, or 128+N when it died by signal N (as a shell shows it);\n" + \
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="describe an executable and the personality that would run it")
     info.add_argument("prog", metavar="PROG")
     zonecmd.add_parser(sub)
+    vmcmd.add_parser(sub)
     return ap
 
 
@@ -272,7 +273,7 @@ def main(argv=None) -> int:
         _MSG_FD = os.dup(2)
     except OSError:
         _MSG_FD = 2
-    handler = {"run": cmd_run, "info": cmd_info, "zone": zonecmd.run}[args.command]
+    handler = {"run": cmd_run, "info": cmd_info, "zone": zonecmd.run, "vm": vmcmd.run}[args.command]
     status = _guarded(lambda: handler(args))
     sys.stdout.flush()
     sys.stderr.flush()

@@ -10,6 +10,7 @@ from sandbox.limits import KINDS
 USAGE = 2                    # bad command line (argparse)
 UNSUPPORTED_INSTRUCTION = 123  # a valid x86 instruction the emulated CPU cannot execute
 INTERNAL = 125               # a bug in guise: please report it
+NOT_IMPLEMENTED = 122        # an option or feature guise does not have yet
 CANNOT_EXECUTE = 126         # malformed or unsupported executable, wrong machine
 NOT_FOUND = 127              # program or its interpreter not found
 
@@ -23,3 +24,13 @@ TABLE = [
 # a jail's limits end it with their own statuses (sandbox/limits.py; 124 is timeout(1)'s)
 TABLE += [(k.status, f"the jail reached its {k.name} limit: {k.what}")
           for k in sorted(KINDS.values(), key=lambda k: k.status or 0) if k.status is not None]
+
+# `guise vm run`: how the guest ended (a power-off passes the guest's own code)
+VM_HALT, VM_REBOOT, VM_FAULT, VM_TIMEOUT = 100, 101, 102, 124
+VM_TABLE = [
+    (VM_HALT, "the guest halted with interrupts off (nothing can wake it)"),
+    (VM_REBOOT, "the guest rebooted (i8042 reset)"),
+    (VM_FAULT, "a CPU fault the guest could not take (a triple fault resets a PC)"),
+    (VM_TIMEOUT, "--timeout ended the guest"),
+    (NOT_IMPLEMENTED, "a boot protocol or back end guise does not have yet"),
+]

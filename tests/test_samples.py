@@ -27,13 +27,16 @@ ARGS = {
 
 # run by tests/test_hostile.py instead (with RLIMIT_NPROC, modes, time limits)
 HOSTILE = {"forkbomb", "sigflood", "badframe", "badptrs"}
+# not Linux programs: booted by tests/test_vm.py on the virtual PC
+MACHINE = {"mbkernel.elf"}
 
 
 def manifest(hostile: bool = False):
     if not MANIFEST.exists():
         return []
     rows = [line.split("\t") for line in MANIFEST.read_text().splitlines()[1:] if line.strip()]
-    return [(r[0], r[1]) for r in rows if hostile or program(r[0]) not in HOSTILE]
+    return [(r[0], r[1]) for r in rows
+            if r[0] not in MACHINE and (hostile or program(r[0]) not in HOSTILE)]
 
 
 def program(name: str) -> str:

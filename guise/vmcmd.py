@@ -1,0 +1,138 @@
+"""``guise vm …``: a whole guest OS on the virtual PC of ``hw/``.
+
+``guise vm run --multiboot KERNEL`` boots a multiboot-1 kernel on the unicorn
+back end with the guest's serial console on stdout, and exits with a status
+that says how the guest ended.  ``guise vm info`` says which back ends this
+host has, what kind of KVM it is, and how fast each runs guest code.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+
+from . import exitcodes
+from .errors import GuiseError
+
+# how a guest's run ended -> guise's exit status (power-off: the guest's own code)
+ENDINGS = {"halt": exitcodes.VM_HALT, "reboot": exitcodes.VM_REBOOT, "fault": exitcodes.VM_FAULT,
+           "timeout": exitcodes.VM_TIMEOUT}
+SAY = {"poweroff": "powered off", "halt": "halted for good", "reboot": "rebooted",
+       "fault": "stopped by a CPU fault", "timeout": "ended by --timeout"}
+VM_EPILOG = "exit status:\n  the guest's power-off code (port 0xf4) when it powers off;\n" + \
+    "\n".join(f"  {status:<4} {text}" for status, text in exitcodes.VM_TABLE)
+
+
+def add_parser(subparsers) -> None:
+    vm = subparsers.add_parser("vm", help="run a whole guest OS on a virtual PC",
+                               description="Boot a guest kernel on a small virtual PC (hw/).")
+    actions = vm.add_subparsers(dest="vm_action", required=True, metavar="ACTION")
+    run = actions.add_parser("run", help="boot a kernel; its serial console is this terminal",
+                             epilog=VM_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    kind = run.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--multiboot", metavar="KERNEL", help="a multiboot-1 ELF kernel (samples/bin/mbkernel.elf)")
+    kind.add_argument("--kernel", metavar="BZIMAGE", help="a Linux bzImage (not implemented yet)")
+    run.add_argument("--append", default="", metavar="CMDLINE", help="the kernel command line")
+    run.add_argument("--initrd", metavar="FILE", help="an initial RAM disk (with --kernel; not implemented yet)")
+    run.add_argument("--mem", default="64M", metavar="SIZE", help="guest RAM (default 64M)")
+    run.add_argument("--backend", default="auto", choices=("auto", "unicorn", "kvm"),
+                     help="CPU back end (auto: unicorn; kvm is not implemented yet)")
+    run.add_argument("--timeout", type=float, metavar="SECONDS", help="end a guest that runs longer")
+    run.add_argument("--stats", action="store_true", help="print how the run went at the end")
+    actions.add_parser("info", help="which back ends work here, what kind of KVM, how fast each runs guest code")
+
+
+def run(args) -> int:
+    return cmd_run(args) if args.vm_action == "run" else cmd_info(args)
+
+
+def _size(text: str) -> int:
+    m = re.fullmatch(r"(\d+)([KMG]?)i?B?", text.strip(), re.IGNORECASE)
+    if not m:
+        raise GuiseError(f"--mem {text}: expected a size such as 64M or 1G", exitcodes.USAGE)
+    size = int(m.group(1)) << {"": 0, "K": 10, "M": 20, "G": 30}[m.group(2).upper()]
+    if not 4 << 20 <= size <= 3 << 30:
+        raise GuiseError(f"--mem {text}: between 4M and 3G", exitcodes.USAGE)
+    return size & ~0xFFFF
+
+
+def cmd_run(args) -> int:
+    from hw.boot import BootError, multiboot
+    from hw.machine import PcMachine
+    if args.kernel or args.initrd:
+        raise GuiseError("--kernel/--initrd: the Linux boot protocol is not implemented yet "
+                         "(use --multiboot)", exitcodes.NOT_IMPLEMENTED)
+    if args.backend == "kvm":
+        raise GuiseError("--backend kvm: not implemented yet (guise vm info shows what this host has)",
+                         exitcodes.NOT_IMPLEMENTED)
+    mem = _size(args.mem)
+    try:
+        with open(args.multiboot, "rb") as f:
+            image = f.read(64 << 20)
+    except OSError as e:
+        raise GuiseError(f"{args.multiboot}: {e.strerror}", exitcodes.NOT_FOUND) from None
+    out = sys.stdout.buffer
+
+    def console(data: bytes) -> None:
+        out.write(data)
+        out.flush()
+    machine = PcMachine(mem, console)
+    try:
+        loaded = multiboot(image, machine, mem, args.append)
+    except BootError as e:
+        raise GuiseError(f"{args.multiboot}: {e}", exitcodes.CANNOT_EXECUTE) from None
+    machine.boot(loaded.entry, loaded.regs)
+    t0 = time.monotonic()
+    end = machine.run(timeout=args.timeout)
+    line = SAY[end.reason] + (f" (code {end.code})" if end.reason == "poweroff" else "") + \
+        (f": {end.detail}" if end.detail else "")
+    sys.stderr.write(f"guise vm: {line}\n")
+    if args.stats:
+        sys.stderr.write(f"guise vm: {time.monotonic() - t0:.3f} s, backend unicorn, {mem >> 20} MiB; "
+                         f"ports nobody answered: {dict(machine.bus.unclaimed) or 'none'}\n")
+    return end.code if end.reason == "poweroff" else ENDINGS[end.reason]
+
+
+def kvm_kind() -> str:
+    """What /dev/kvm is on this host: missing, hardware (VMX/SVM) or software (PVM)."""
+    if not os.path.exists("/dev/kvm"):
+        return "none (/dev/kvm missing)"
+    if os.path.isdir("/sys/module/kvm_pvm"):
+        return "software: PVM (kvm_pvm), a hypervisor that emulates guest code (about 1000x slower than hardware)"
+    for mod, name in (("kvm_intel", "Intel VMX"), ("kvm_amd", "AMD SVM")):
+        if os.path.isdir(f"/sys/module/{mod}"):
+            return f"hardware: {name} ({mod})"
+    return "present, of an unknown kind"
+
+
+def unicorn_speed(seconds: float = 0.2) -> float:
+    """Guest instructions per second on the unicorn back end: a two-instruction
+    loop (dec ecx; jnz) in 32-bit protected mode, timed."""
+    from unicorn import Uc, UC_ARCH_X86, UC_MODE_32
+    from unicorn.x86_const import UC_X86_REG_ECX
+    uc = Uc(UC_ARCH_X86, UC_MODE_32)
+    uc.mem_map(0x100000, 0x1000)
+    code = bytes([0x49, 0x75, 0xFD])                 # dec ecx; jnz -3
+    uc.mem_write(0x100000, code)
+    n = 1_000_000
+    while True:
+        uc.reg_write(UC_X86_REG_ECX, n)
+        t0 = time.perf_counter()
+        uc.emu_start(0x100000, 0x100000 + len(code))
+        took = time.perf_counter() - t0
+        if took >= seconds or n >= 1 << 31:
+            return 2 * n / took
+        n *= 4
+
+
+def cmd_info(args) -> int:
+    speed = unicorn_speed()
+    rows = [("unicorn", f"works: {speed / 1e6:.0f} M guest instructions/s (32-bit loop)"),
+            ("kvm", f"{kvm_kind()}; the guise kvm back end is not implemented yet"),
+            ("auto picks", "unicorn")]
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"{k:<{width}}  {v}")
+    return 0
