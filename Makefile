@@ -11,9 +11,12 @@ APT     := DEBIAN_FRONTEND=noninteractive apt-get -y -q
 JOBS    ?= 2
 
 # Debian packages the test suite runs or compares against; fuse3 (fusermount3) and
-# libfuse2 (the library fusepy loads) are what `guise zone mount` needs.
-TEST_DEBS := busybox-static gawk perl coreutils grep sed python3 libc6-i386 make fuse3 libfuse2
-BENCH_DEBS := qemu-user
+# libfuse2 (the library fusepy loads) are what `guise zone mount` needs; wine64 is the
+# reference the Windows personality is compared with (and ships real PE programs);
+# linux-image-cloud-amd64 is the kernel the virtual PC boots.
+TEST_DEBS := busybox-static gawk perl coreutils grep sed python3 libc6-i386 make fuse3 libfuse2 \
+             wine64 linux-image-cloud-amd64
+BENCH_DEBS := qemu-user qemu-system-x86
 
 .PHONY: all install demo test fuzz soak bench samples docs clean deps-test deps-bench busybox-i386
 
