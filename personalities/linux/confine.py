@@ -57,9 +57,22 @@ MKNOD = {"mknod": 1, "mknodat": 2}          # index of the mode argument
 SETID_BITS = 0o6000                          # S_ISUID | S_ISGID
 
 
+# (jail, abi) -> the wrapped table: every image a jailed process execs reuses it
+_CONFINED: dict = {}
+
+
 def confine(entries: list, decls: list, abi, jail) -> list:
     """``entries`` (fn, nargs) with the jail's wrappers in place; the same list
-    object when the jail asks for nothing."""
+    object when the jail asks for nothing.  Wrapped once per ABI and kept: each
+    execve in a jail would otherwise pay for it again (a tenth of the jail's
+    fork+exec cost)."""
+    key = (jail, abi.name)
+    if key not in _CONFINED:
+        _CONFINED[key] = _wrap(entries, decls, abi, jail)
+    return _CONFINED[key]
+
+
+def _wrap(entries: list, decls: list, abi, jail) -> list:
     policy, limits, audit = jail.policy, jail.limits, jail.audit
     counted = limits is not None and any(limits.limit(k) is not None for k in ("disk", "output"))
     if policy is None and not counted and audit is None:
