@@ -32,12 +32,13 @@ import stat
 import tempfile
 from typing import Optional
 
-from . import cleanup, overlay, resolve
+from . import cleanup, overlay, policy, resolve
 from .errors import SandboxError
 from .view import FileSystemView
 
 O_PATH_DIR = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 MAX_LINKS = 40
+READ, SEARCH = 4, 1          # permission bits, as in a mode's rwx triplets
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_TRUNC | os.O_CREAT
 # the device files a jail shows under /dev: (major, minor) of each
 DEVICES = {b"null": (1, 3), b"zero": (1, 5), b"full": (1, 7), b"random": (1, 8),
@@ -126,12 +127,19 @@ class JailView(FileSystemView):
         # with --net none/loopback, the host's own sockets (in the layers under the
         # jail's writable one) are not to be connected to: see unix_path
         self._host_sockets = getattr(config, "net", "host") == "host"
+        # --untrusted: the jail root's files are used with the rights of the identity
+        # the guest is shown (see _require)
+        self._reader = policy.UNTRUSTED_IDENTITY if getattr(config, "untrusted", False) else None
         self.mounts: dict[tuple, Mount] = {}
         self.root_comps: tuple = ()            # the guest's chroot, from the jail root
         self.cwd_comps: tuple = ()
         self._remover = None
+        self._granted: set = set()
         try:
             self._build(config)
+            # the directories that lead to a mount point (the user's cwd, a --bind): the
+            # user granted the way there, whatever their modes say
+            self._granted = {g[:k] for g in self.mounts for k in range(1, len(g))}
             self.cwd_comps = tuple(split(os.fsencode(config.cwd or "/")))
             try:
                 self.chdir(b"/" + b"/".join(self.cwd_comps))
@@ -354,6 +362,8 @@ class JailView(FileSystemView):
                 return Loc(d, c, child, layer, fd, st)
             if not stat.S_ISDIR(st.st_mode):
                 raise _err(20)
+            if child not in self._granted:
+                self._require(d.mount, st, SEARCH)
             try:
                 sub = self._child_dir(d, c, i, owned)
             except OSError as e:
@@ -399,6 +409,39 @@ class JailView(FileSystemView):
         i, st = found if found else (0, os.fstat(d.fds[0][1]))
         layer, fd = parent.fds[i]
         return Loc(parent, names[-1], tuple(names), layer, fd, st)
+
+    def _require(self, m: Mount, st: os.stat_result, want: int) -> None:
+        """``--untrusted``: the jail root's files (the host's, seen through the overlay)
+        are used with the rights of the identity the guest is shown (65534), checked
+        from their modes as the kernel checks them for that user, so a root-owned
+        0600 file or a 0700 directory is EACCES, as to nobody on Linux; without this
+        the emulator would use them with its own (root's) rights.  Writes still land
+        in the overlay (its promise), but copying a file up reads it, so that needs
+        read permission.  What the guest creates is its own (``_own``); binds,
+        ``--tmpfs``, /proc and the way to a mount point are the user's grant."""
+        if self._reader is None or not m.cow:
+            return
+        uid, gid = self._reader
+        mode = st.st_mode
+        bits = mode >> 6 if st.st_uid == uid else mode >> 3 if st.st_gid == gid else mode
+        if want & ~bits & 7:
+            raise _err(13)
+
+    def _require_owner(self, m: Mount, st: os.stat_result) -> None:
+        """``--untrusted``: only the owner changes a file's mode, owner or times."""
+        if self._reader is not None and m.cow and st.st_uid != self._reader[0]:
+            raise _err(1)
+
+    def may_chown(self, uid: int, gid: int) -> None:
+        """``--untrusted``: the guest is not root, so it cannot give files away."""
+        if self._reader is not None and uid not in (-1, self._reader[0]) or \
+                self._reader is not None and gid not in (-1, self._reader[1]):
+            raise _err(1)
+
+    def _own(self, loc: Loc, up: int) -> None:
+        """A file the ``--untrusted`` guest created belongs to the identity it is shown."""
+        if self._reader is not None and loc.parent.mount.cow:
+            os.chown(loc.name, *self._reader, dir_fd=up, follow_symlinks=False)
 
     def _lookup(self, d: Dir, name: bytes):
         """(index into d.fds, lstat) of the layer that shows ``name``, or None."""
@@ -524,6 +567,8 @@ class JailView(FileSystemView):
                 sub = os.open(name, O_PATH_DIR, dir_fd=fd)
             except FileNotFoundError:
                 src = self._lower_stat(d.mount, d.rel[:k + 1])
+                if not stat.S_ISDIR(src.st_mode):
+                    raise _err(2) from None     # swapped since the walk: its copy would lack a dir's modes
                 os.mkdir(name, 0o700, dir_fd=fd)
                 overlay.copy_attrs(src, fd, name, None)
                 sub = os.open(name, O_PATH_DIR, dir_fd=fd)
@@ -547,6 +592,8 @@ class JailView(FileSystemView):
         d = loc.parent
         up = self._upper_dir(d, owned)
         if loc.exists and loc.pfd != up:
+            if not stat.S_ISDIR(loc.st.st_mode):
+                self._require(d.mount, loc.st, READ)     # the copy reads it
             if stat.S_ISDIR(loc.st.st_mode):
                 os.mkdir(loc.name, 0o700, dir_fd=up)
                 overlay.copy_attrs(loc.st, up, loc.name, None)
@@ -609,11 +656,14 @@ class JailView(FileSystemView):
                     raise _err(21)
                 up = self._creatable(loc, owned)
                 fd = os.open(loc.name, flags | os.O_NOFOLLOW, mode, dir_fd=up)
+                self._own(loc, up)
                 self._made(loc, up)
                 return fd
             if flags & os.O_CREAT and flags & os.O_EXCL:
                 raise _err(17)
             self._check_device(loc.st)
+            if flags & os.O_ACCMODE != os.O_WRONLY and not flags & os.O_PATH:
+                self._require(loc.parent.mount, loc.st, READ)
             if flags & (os.O_WRONLY | os.O_RDWR | os.O_TRUNC):
                 if stat.S_ISDIR(loc.st.st_mode):
                     raise _err(21)
@@ -674,6 +724,9 @@ class JailView(FileSystemView):
                 raise _err(2)
             if mode & os.W_OK and loc.mount_root is None and loc.parent.mount.ro:
                 raise _err(30)
+            if self._reader is not None and loc.mount_root is None and loc.parent.mount.cow:
+                self._require(loc.parent.mount, loc.st, mode & (os.R_OK | os.X_OK))
+                return
             if loc.mount_root is not None:
                 ok = os.access(loc.mount_root.file or b"/proc/self/fd/%d" % loc.mount_root.layers[0].fd,
                                mode, effective_ids=effective)
@@ -703,6 +756,7 @@ class JailView(FileSystemView):
             try:
                 up = self._creatable(loc, owned)
                 os.mkdir(loc.name, mode, dir_fd=up)
+                self._own(loc, up)
                 self._made(loc, up, is_dir=True)
             finally:
                 for fd in owned:
@@ -714,6 +768,7 @@ class JailView(FileSystemView):
             try:
                 up = self._creatable(loc, owned)
                 os.symlink(target, loc.name, dir_fd=up)
+                self._own(loc, up)
                 self._made(loc, up)
             finally:
                 for fd in owned:
@@ -727,6 +782,7 @@ class JailView(FileSystemView):
             try:
                 up = self._creatable(loc, owned)
                 os.mknod(loc.name, mode, dev, dir_fd=up)
+                self._own(loc, up)
                 self._made(loc, up)
             finally:
                 for fd in owned:
@@ -861,6 +917,7 @@ class JailView(FileSystemView):
             else:
                 if write:
                     self._check_writable(loc.parent)
+                    self._require_owner(loc.parent.mount, loc.st)
                 up, name = self._writable(loc, owned) if write else (loc.pfd, loc.name)
                 fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=up)
             owned.append(fd)
@@ -894,6 +951,7 @@ class JailView(FileSystemView):
         m = self._mount_of(guest)
         if m.ro or m.file is not None and m.kind != "bind":
             raise _err(30 if m.ro else 1)
+        self._require_owner(m, os.fstat(hostfd))
         if not m.cow or host.startswith(m.layers[0].path + b"/") or host == m.layers[0].path:
             yield hostfd
             return
@@ -912,6 +970,7 @@ class JailView(FileSystemView):
 
     def chown(self, path, uid, gid, dirfd=None, follow=True):
         with self._object(path, dirfd, follow) as (obj, is_link):
+            self.may_chown(uid, gid)
             if is_link:
                 raise _err(1)               # the jail does not chown symlinks themselves
             os.chown(obj, uid, gid)

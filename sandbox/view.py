@@ -95,6 +95,10 @@ class FileSystemView(abc.ABC):
         or refuses on a read-only mount, since the change would land on the host."""
         yield hostfd
 
+    def may_chown(self, uid: int, gid: int) -> None:
+        """Raise EPERM if the guest may not give a file these ids (-1: unchanged);
+        outside a jail the host kernel decides."""
+
     def reopen(self, hostfd: int, flags: int) -> int:
         """open("/proc/self/fd/N"): a new open of the same file, as Linux does."""
         return os.open(f"/proc/self/fd/{hostfd}", flags)

@@ -29,12 +29,9 @@ symlink (test_process_swap_race) and the host itself doing it with
 RENAME_EXCHANGE (test_host_side_swap_race), which land between the resolver's
 steps; and the same for unix-socket names (test_unix_socket_swap_race).
 
-Known hole, marked xfail (strict, so the fix will show):
-- private-files: the untrusted guest is told it is uid 65534, but the emulator
-  opens files with its own (root's) rights, so in the default --untrusted jail
-  (the host root under an overlay) it reads /etc/shadow and other 0600 files.
-  Fixing it means checking the guest's accesses as nobody (per-thread fsuid
-  around the view's host calls, or permission checks in the view).
+The --untrusted guest is told it is uid 65534, and the jail root's files are
+used with that identity's rights (test_host_root_private_files): root's 0600
+files and 0700 directories are EACCES to it, as to nobody on Linux.
 """
 from __future__ import annotations
 
@@ -105,7 +102,10 @@ def _write(p: Path, data: bytes, mode=0o644):
 
 
 def _lower_data(d: Path):
-    """The lower-tree files the write attempts go after (escape-links.c)."""
+    """The lower-tree files the write attempts go after (escape-links.c).  They
+    belong to the identity an --untrusted guest runs as (65534), so it may try
+    everything an owner may (chmod, utimes, xattrs) and none of it may reach
+    them; root's own files are test_host_root_private_files's."""
     d.mkdir(parents=True)
     _write(d / "file", b"lower-data\n")
     _write(d / "file2", b"lower-data-2\n")
@@ -115,6 +115,8 @@ def _lower_data(d: Path):
     (d / "emptydir").mkdir()
     (d / "sub").mkdir()
     _write(d / "sub" / "f", b"in sub\n")
+    for f in [d, *d.rglob("*")]:
+        os.chown(f, 65534, 65534)
 
 
 class Layout:
@@ -219,6 +221,7 @@ def host_layout():
     """For the default --untrusted jail (host root read-only, private /tmp): a tree
     outside /tmp, which that jail would hide, with host sockets in it."""
     base = Path(tempfile.mkdtemp(prefix="guise-escape-", dir="/var/tmp"))
+    base.chmod(0o755)       # mkdtemp's 0700 would keep an --untrusted guest (nobody) out of all of it
     socks = None
     try:
         _write(base / MARK, SENTINEL)
@@ -671,8 +674,6 @@ def test_tiocsti_cannot_type_into_the_host_terminal(layout, where):
     assert (word, r.returncode) == ("BLOCKED", 0), (word, rest, r.stderr[-2000:])
 
 
-@pytest.mark.xfail(strict=True, reason="known hole: the emulator opens files with its own (root's) "
-                                       "rights, not as the nobody it shows the guest")
 def test_host_root_private_files(host_layout):
     """The default --untrusted jail shows the host root and tells the guest it is
     uid 65534: a root-owned 0600 file and a 0700 directory are then EACCES to it,

@@ -451,6 +451,7 @@ def sys_lchown(p, pth, uid, gid):
 
 @syscall(("fchown", "fchown32"), "fd", "int", "int")
 def sys_fchown(p, fd, uid, gid):
+    p.fs.may_chown(_id(uid), _id(gid))
     with p.fs.changing(p.fds.get(s32(fd))) as target:
         os.chown(target, _id(uid), _id(gid))
     return 0
@@ -460,6 +461,7 @@ def sys_fchown(p, fd, uid, gid):
 def sys_fchownat(p, dfd, pth, uid, gid, flags):
     pth = path(p, pth)
     if not pth and flags & AT_EMPTY_PATH:
+        p.fs.may_chown(_id(uid), _id(gid))
         with p.fs.changing(dirfd(p, dfd)) as target:
             os.chown(target, _id(uid), _id(gid))
         return 0
