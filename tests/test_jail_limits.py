@@ -8,6 +8,7 @@ string that doubles forever, `yes`, `dd` onto a disk, an endless loop).
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -111,6 +112,24 @@ def test_disk_filler_gets_enospc_and_the_lower_tree_is_untouched(tmp_path):
                        capture_output=True, timeout=60, cwd=ROOT)
     assert_ended_by(p, marker, "disk")
     assert b"No space left on device" in p.stderr
+    assert tree_digest(root) == before
+
+
+def test_growing_a_file_by_truncate_counts_against_disk(tmp_path):
+    # a file made large by ftruncate could be filled through a shared mmap, which no
+    # write() counts: its growth is what counts, and past the limit it is refused
+    root = tmp_path / "root"
+    (root / "bin").mkdir(parents=True)
+    shutil.copy(BB, root / "bin" / "busybox")
+    before = tree_digest(root)
+    p, _, marker = bomb("disk=4M,time=60s", ["/bin/busybox", "sh", "-c",
+                        "busybox truncate -s 2M /small && busybox truncate -s 64M /big; "
+                        "busybox ls -l /small /big; sleep 5"],
+                        options=("--root", str(root), "--overlay"))
+    assert_ended_by(p, marker, "disk")
+    assert b"No space left on device" in p.stderr
+    listing = p.stdout.decode()
+    assert " 2097152 " in listing and " 67108864 " not in listing, listing
     assert tree_digest(root) == before
 
 

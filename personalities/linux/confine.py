@@ -20,7 +20,7 @@ import stat
 
 from personalities.guestmem import GuestFault
 from .abi import s32
-from .syscalls.util import PATH_MAX
+from .syscalls.util import PATH_MAX, path
 
 # Linux calls -> the policy's operation names (sandbox/policy.py UNTRUSTED_REFUSED)
 OPERATIONS = {
@@ -52,6 +52,8 @@ WRITES = {
     "write": (0, 2), "pwrite64": (0, 2), "writev": (0, None), "pwritev": (0, None), "pwritev2": (0, None),
     "sendfile": (0, 3), "sendfile64": (0, 3), "copy_file_range": (2, 4), "splice": (2, 4),
 }
+# calls that set a file's size: name -> index of the fd argument (None: a path)
+SIZING = {"ftruncate": 0, "ftruncate64": 0, "fallocate": 0, "truncate": None, "truncate64": None}
 # device nodes: refused in every jail, as a container without CAP_MKNOD would
 MKNOD = {"mknod": 1, "mknodat": 2}          # index of the mode argument
 SETID_BITS = 0o6000                          # S_ISUID | S_ISGID
@@ -89,6 +91,8 @@ def _wrap(entries: list, decls: list, abi, jail) -> list:
         fn, n = entry
         if counted and name in WRITES:
             fn = _counting(fn, *WRITES[name], limits)
+        if counted and name in SIZING and limits.limit("disk") is not None:
+            fn = _sizing(fn, SIZING[name], limits)
         if audit is not None and d is not None and "path" in d.args:
             fn = _audited(fn, name, d.args.index("path"), name in ALWAYS_AUDITED, audit)
         if d is not None and "mode" in d.args and name != "umask" and policy is not None \
@@ -184,6 +188,45 @@ def _counting(fn, fd_index, count_index, limits):
 
 
 _UNKNOWN = object()
+
+
+def _sizing(fn, fd_index, limits):
+    """A file of the jail's private layers grown by ftruncate, truncate or fallocate
+    counts its growth (in size or in allocated blocks, whichever is more) against
+    disk: else a guest could make a large file that way and fill it through a shared
+    mmap, whose stores no write() counts.  Past the limit the file is put back to
+    its old size and the call fails with ENOSPC."""
+    def sized(p, *args):
+        if fd_index is None:                  # a path: its copy in the writable layer
+            h = p.fs.open(path(p, args[0]), os.O_WRONLY | os.O_CLOEXEC)
+            kind = _meter(p, h, limits)
+        else:
+            h = p.fds.get(s32(args[fd_index]))
+            kind = p.fds.meter.get(h, _UNKNOWN)
+            if kind is _UNKNOWN:
+                kind = p.fds.meter[h] = _meter(p, h, limits)
+        try:
+            if kind != "disk":
+                return fn(p, *args)
+            before = os.fstat(h)
+            ret = fn(p, *args)
+            grown = _footprint(os.fstat(h)) - _footprint(before)
+            if grown > 0:
+                left = limits.allowance("disk")
+                if grown > left:
+                    os.ftruncate(h, before.st_size)
+                    limits.wrote("disk", left)
+                    limits.allowance("disk")      # at the limit: refuses (ENOSPC) and marks the jail
+                limits.wrote("disk", grown)
+            return ret
+        finally:
+            if fd_index is None:
+                os.close(h)
+    return sized
+
+
+def _footprint(st: os.stat_result) -> int:
+    return max(st.st_size, st.st_blocks * 512)
 
 
 def _meter(p, h, limits):
