@@ -39,7 +39,8 @@ def load_image(f: BinaryIO, path: str = "") -> Image:
             pass
         return image
     if fmt == "pe":
-        raise LoaderError(f"{path}: PE executables are not supported yet")
+        from .pe import parse_pe
+        return parse_pe(data, path)
     if fmt == "script":
         raise LoaderError(f"{path}: is a '#!' script; run its interpreter instead")
     raise LoaderError(f"{path}: unknown executable format")

@@ -6,7 +6,7 @@ packages add one by declaring an entry point in that group whose object has
 """
 from __future__ import annotations
 
-BUILTIN = {"linux": "personalities.linux:PERSONALITY"}
+BUILTIN = {"linux": "personalities.linux:PERSONALITY", "windows": "personalities.windows:PERSONALITY"}
 
 
 def _load(ref: str):

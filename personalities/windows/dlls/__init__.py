@@ -1,0 +1,20 @@
+"""The emulated system DLLs, one table module per DLL (``kernel32``, ``msvcrt``).
+
+``find_dll`` takes the canonical lower-case name (see ``apisets.canonical``).
+"""
+from __future__ import annotations
+
+import importlib
+
+MODULES = {"kernel32.dll": "kernel32", "msvcrt.dll": "msvcrt"}
+
+
+def find_dll(canonical: str):
+    mod = MODULES.get(canonical)
+    if mod is None:
+        return None
+    return importlib.import_module(f"{__name__}.{mod}").DLL
+
+
+def all_dlls():
+    return [find_dll(name) for name in MODULES]

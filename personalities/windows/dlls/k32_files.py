@@ -1,0 +1,386 @@
+"""kernel32 files, handles and the console's standard handles.
+
+Every path goes through ``p.paths`` (Windows path -> the sandbox's view) and
+every open through ``p.fs``: jails apply to Windows programs unchanged.
+"""
+from __future__ import annotations
+
+import errno
+import os
+
+from .. import strings, winerror as W
+from ..handles import FileObject, STD_ERROR, STD_INPUT, STD_OUTPUT
+
+GENERIC_READ, GENERIC_WRITE, GENERIC_ALL = 0x80000000, 0x40000000, 0x10000000
+FILE_READ_DATA, FILE_WRITE_DATA, FILE_APPEND_DATA = 1, 2, 4
+CREATE_NEW, CREATE_ALWAYS, OPEN_EXISTING, OPEN_ALWAYS, TRUNCATE_EXISTING = 1, 2, 3, 4, 5
+FILE_FLAG_BACKUP_SEMANTICS = 0x02000000
+FILE_FLAG_DELETE_ON_CLOSE = 0x04000000
+INVALID = -1
+FILE_ATTRIBUTE_READONLY, FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_ARCHIVE = 0x1, 0x10, 0x20
+FILE_ATTRIBUTE_NORMAL = 0x80
+FILE_TYPE_DISK, FILE_TYPE_CHAR, FILE_TYPE_PIPE = 1, 2, 3
+
+
+def fail(p, code: int, value: int = 0) -> int:
+    p.set_last_error(code)
+    return value
+
+
+def os_fail(p, e: OSError, value: int = 0) -> int:
+    return fail(p, W.from_errno(e.errno), value)
+
+
+def guest_path(p, name: str) -> bytes:
+    return p.paths.to_guest(name)
+
+
+def _create(p, name: str, access: int, disposition: int, flags: int) -> int:
+    try:
+        path = guest_path(p, name)
+    except OSError:
+        return fail(p, W.ERROR_PATH_NOT_FOUND, INVALID)
+    want_read = access & (GENERIC_READ | GENERIC_ALL | FILE_READ_DATA)
+    want_write = access & (GENERIC_WRITE | GENERIC_ALL | FILE_WRITE_DATA | FILE_APPEND_DATA)
+    mode = os.O_RDWR if (want_read and want_write) else os.O_WRONLY if want_write else os.O_RDONLY
+    try:
+        st = p.fs.stat(path)
+        exists = True
+    except OSError as e:
+        if e.errno != errno.ENOENT:
+            return os_fail(p, e, INVALID)
+        exists = False
+    is_dir = exists and (st.st_mode & 0o170000) == 0o040000
+    if is_dir:
+        if not flags & FILE_FLAG_BACKUP_SEMANTICS:
+            return fail(p, W.ERROR_ACCESS_DENIED, INVALID)
+        mode = os.O_RDONLY | os.O_DIRECTORY
+    flagmap = {CREATE_NEW: os.O_CREAT | os.O_EXCL, CREATE_ALWAYS: os.O_CREAT | os.O_TRUNC,
+               OPEN_EXISTING: 0, OPEN_ALWAYS: os.O_CREAT, TRUNCATE_EXISTING: os.O_TRUNC}
+    if disposition not in flagmap:
+        return fail(p, W.ERROR_INVALID_PARAMETER, INVALID)
+    if disposition == TRUNCATE_EXISTING and not want_write:
+        return fail(p, W.ERROR_INVALID_PARAMETER, INVALID)
+    oflags = mode | flagmap[disposition] | os.O_CLOEXEC
+    if is_dir:
+        oflags &= ~(os.O_CREAT | os.O_TRUNC)
+    try:
+        fd = p.fs.open(path, oflags, 0o666)
+    except OSError as e:
+        if e.errno == errno.ENOENT:
+            parent = name.replace("/", "\\").rsplit("\\", 1)
+            if len(parent) == 2 and parent[0]:
+                try:
+                    p.fs.stat(guest_path(p, parent[0] or "\\"))
+                except OSError:
+                    return fail(p, W.ERROR_PATH_NOT_FOUND, INVALID)
+        return os_fail(p, e, INVALID)
+    obj = FileObject(fd, name, access, append=bool(access & FILE_APPEND_DATA and not access & FILE_WRITE_DATA))
+    if flags & FILE_FLAG_DELETE_ON_CLOSE:
+        obj.delete_path = path
+    h = p.handles.add(obj)
+    p.set_last_error(W.ERROR_ALREADY_EXISTS if exists and disposition in (CREATE_ALWAYS, OPEN_ALWAYS)
+                     else 0)
+    return h
+
+
+def CreateFileA(p, name, access, share, sec, disposition, flags, template):
+    return _create(p, strings.read_a(p.mem, name), access, disposition, flags)
+
+
+def CreateFileW(p, name, access, share, sec, disposition, flags, template):
+    return _create(p, strings.read_w(p.mem, name), access, disposition, flags)
+
+
+def _file(p, h):
+    obj = p.handles.get(h)
+    return obj if isinstance(obj, FileObject) else None
+
+
+def ReadFile(p, h, buf, n, pread, overlapped):
+    f = _file(p, h)
+    if f is None:
+        return fail(p, W.ERROR_INVALID_HANDLE)
+    try:
+        data = os.read(f.fd, n)
+    except OSError as e:
+        return os_fail(p, e)
+    p.mem.write(buf, data)
+    if pread:
+        p.mem.put_u32(pread, len(data))
+    return 1
+
+
+def WriteFile(p, h, buf, n, pwritten, overlapped):
+    f = _file(p, h)
+    if f is None:
+        return fail(p, W.ERROR_INVALID_HANDLE)
+    data = p.mem.read(buf, n)
+    try:
+        done = write_all(p, f, data)
+    except OSError as e:
+        return os_fail(p, e)
+    if pwritten:
+        p.mem.put_u32(pwritten, done)
+    return 1
+
+
+def write_all(p, f: FileObject, data: bytes) -> int:
+    """Write everything (Windows' WriteFile on a file does not return short counts);
+    the CRT's buffered streams end here too, so their bytes and WriteFile's interleave
+    as on Windows."""
+    if f.append:
+        os.lseek(f.fd, 0, os.SEEK_END)
+    view, done = memoryview(data), 0
+    while done < len(data):
+        done += os.write(f.fd, view[done:])
+    return done
+
+
+def _seek(p, h, dist: int, method: int):
+    f = _file(p, h)
+    if f is None:
+        return None, W.ERROR_INVALID_HANDLE
+    if method not in (0, 1, 2):
+        return None, W.ERROR_INVALID_PARAMETER
+    try:
+        cur = os.lseek(f.fd, 0, os.SEEK_CUR)
+        end = os.fstat(f.fd).st_size if method == 2 else 0
+    except OSError as e:
+        return None, W.from_errno(e.errno)
+    target = dist + (0, cur, end)[method]
+    if target < 0:
+        return None, W.ERROR_NEGATIVE_SEEK
+    return os.lseek(f.fd, target, os.SEEK_SET), 0
+
+
+def SetFilePointer(p, h, lo, phigh, method):
+    if phigh:
+        dist = (p.mem.u32(phigh) << 32) | lo
+        dist -= (1 << 64) if dist >> 63 else 0
+    else:
+        dist = lo - (1 << 32) if lo & 0x80000000 else lo
+    pos, err = _seek(p, h, dist, method)
+    if pos is None:
+        return fail(p, err, 0xFFFFFFFF)
+    if phigh:
+        p.mem.put_u32(phigh, pos >> 32)
+    p.set_last_error(0)
+    return pos & 0xFFFFFFFF
+
+
+def SetFilePointerEx(p, h, dist, pnew, method):
+    dist -= (1 << 64) if dist >> 63 else 0
+    pos, err = _seek(p, h, dist, method)
+    if pos is None:
+        return fail(p, err)
+    if pnew:
+        p.mem.put_u64(pnew, pos)
+    return 1
+
+
+def GetFileSize(p, h, phigh):
+    f = _file(p, h)
+    if f is None:
+        return fail(p, W.ERROR_INVALID_HANDLE, 0xFFFFFFFF)
+    size = os.fstat(f.fd).st_size
+    if phigh:
+        p.mem.put_u32(phigh, size >> 32)
+    p.set_last_error(0)
+    return size & 0xFFFFFFFF
+
+
+def GetFileSizeEx(p, h, psize):
+    f = _file(p, h)
+    if f is None:
+        return fail(p, W.ERROR_INVALID_HANDLE)
+    p.mem.put_u64(psize, os.fstat(f.fd).st_size)
+    return 1
+
+
+def GetFileType(p, h):
+    f = _file(p, h)
+    if f is None:
+        return fail(p, W.ERROR_INVALID_HANDLE, 0)
+    mode = os.fstat(f.fd).st_mode & 0o170000
+    if mode == 0o020000:
+        return FILE_TYPE_CHAR
+    if mode in (0o010000, 0o140000):
+        return FILE_TYPE_PIPE
+    return FILE_TYPE_DISK
+
+
+def FlushFileBuffers(p, h):
+    return 1 if _file(p, h) is not None else fail(p, W.ERROR_INVALID_HANDLE)
+
+
+def CloseHandle(p, h):
+    obj = p.handles.get(h)
+    if obj is None:
+        return fail(p, W.ERROR_INVALID_HANDLE)
+    path = getattr(obj, "delete_path", None)
+    p.handles.close(h)
+    if path is not None:
+        try:
+            p.fs.unlink(path)
+        except OSError:
+            pass
+    return 1
+
+
+def GetStdHandle(p, which):
+    which = which - (1 << 32) if which & 0x80000000 else which
+    if which in (STD_INPUT, STD_OUTPUT, STD_ERROR):
+        return p.std[STD_INPUT - which]
+    return fail(p, W.ERROR_INVALID_HANDLE, INVALID)
+
+
+def SetStdHandle(p, which, h):
+    which = which - (1 << 32) if which & 0x80000000 else which
+    if which not in (STD_INPUT, STD_OUTPUT, STD_ERROR):
+        return fail(p, W.ERROR_INVALID_HANDLE)
+    p.std[STD_INPUT - which] = h
+    return 1
+
+
+def _delete(p, name: str):
+    try:
+        path = guest_path(p, name)
+        st = p.fs.stat(path, follow=False)
+        if (st.st_mode & 0o170000) == 0o040000:
+            return fail(p, W.ERROR_ACCESS_DENIED)
+        p.fs.unlink(path)
+    except OSError as e:
+        return os_fail(p, e)
+    return 1
+
+
+def DeleteFileA(p, name):
+    return _delete(p, strings.read_a(p.mem, name))
+
+
+def DeleteFileW(p, name):
+    return _delete(p, strings.read_w(p.mem, name))
+
+
+def _mkdir(p, name: str):
+    try:
+        p.fs.mkdir(guest_path(p, name), 0o777)
+    except OSError as e:
+        return fail(p, W.ERROR_ALREADY_EXISTS if e.errno == errno.EEXIST else W.from_errno(e.errno))
+    return 1
+
+
+def CreateDirectoryA(p, name, sec):
+    return _mkdir(p, strings.read_a(p.mem, name))
+
+
+def CreateDirectoryW(p, name, sec):
+    return _mkdir(p, strings.read_w(p.mem, name))
+
+
+def _rmdir(p, name: str):
+    try:
+        p.fs.unlink(guest_path(p, name), rmdir=True)
+    except OSError as e:
+        return os_fail(p, e)
+    return 1
+
+
+def RemoveDirectoryA(p, name):
+    return _rmdir(p, strings.read_a(p.mem, name))
+
+
+def RemoveDirectoryW(p, name):
+    return _rmdir(p, strings.read_w(p.mem, name))
+
+
+def _attributes(p, name: str) -> int:
+    try:
+        st = p.fs.stat(guest_path(p, name))
+    except OSError as e:
+        return os_fail(p, e, 0xFFFFFFFF)
+    if (st.st_mode & 0o170000) == 0o040000:
+        return FILE_ATTRIBUTE_DIRECTORY
+    attrs = FILE_ATTRIBUTE_ARCHIVE
+    if not st.st_mode & 0o222:
+        attrs |= FILE_ATTRIBUTE_READONLY
+    return attrs
+
+
+def GetFileAttributesA(p, name):
+    return _attributes(p, strings.read_a(p.mem, name))
+
+
+def GetFileAttributesW(p, name):
+    return _attributes(p, strings.read_w(p.mem, name))
+
+
+def _cwd_get(p, size, buf, wide):
+    return strings.copy_out(p.mem, buf, size, p.paths.cwd(), wide)[0]
+
+
+def GetCurrentDirectoryA(p, size, buf):
+    return _cwd_get(p, size, buf, False)
+
+
+def GetCurrentDirectoryW(p, size, buf):
+    return _cwd_get(p, size, buf, True)
+
+
+def _chdir(p, name: str):
+    try:
+        p.fs.chdir(guest_path(p, name))
+    except OSError as e:
+        return os_fail(p, e)
+    return 1
+
+
+def SetCurrentDirectoryA(p, name):
+    return _chdir(p, strings.read_a(p.mem, name))
+
+
+def SetCurrentDirectoryW(p, name):
+    return _chdir(p, strings.read_w(p.mem, name))
+
+
+def _temp(p, size, buf, wide):
+    p.paths.ensure_prefix()
+    return strings.copy_out(p.mem, buf, size, "C:\\Temp\\", wide)[0]
+
+
+def GetTempPathA(p, size, buf):
+    return _temp(p, size, buf, False)
+
+
+def GetTempPathW(p, size, buf):
+    return _temp(p, size, buf, True)
+
+
+# -- console ------------------------------------------------------------------------
+def GetConsoleMode(p, h, pmode):
+    f = _file(p, h)
+    if f is None or not f.console:
+        return fail(p, W.ERROR_INVALID_HANDLE)
+    p.mem.put_u32(pmode, 0x3 if h == p.std[0] else 0x7)
+    return 1
+
+
+def _write_console(p, h, buf, n, pwritten, wide):
+    f = _file(p, h)
+    if f is None or not f.console:
+        return fail(p, W.ERROR_INVALID_HANDLE)
+    data = p.mem.read(buf, n * (2 if wide else 1))
+    text = strings.decode(data, wide)
+    write_all(p, f, text.encode("utf-8", "replace"))
+    if pwritten:
+        p.mem.put_u32(pwritten, n)
+    return 1
+
+
+def WriteConsoleA(p, h, buf, n, pwritten, reserved):
+    return _write_console(p, h, buf, n, pwritten, False)
+
+
+def WriteConsoleW(p, h, buf, n, pwritten, reserved):
+    return _write_console(p, h, buf, n, pwritten, True)

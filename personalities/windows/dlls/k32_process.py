@@ -1,0 +1,340 @@
+"""kernel32: the process (exit, command line, environment, modules, start-up info,
+last error, TLS slots, critical sections) and time."""
+from __future__ import annotations
+
+import os
+import time
+
+from .. import strings, winerror as W
+from ..errors import ProcessExit
+from ..teb import TLS_SLOTS
+from .k32_files import fail
+
+EPOCH_DELTA = 116444736000000000      # 100-ns ticks from 1601-01-01 to 1970-01-01
+
+
+def ExitProcess(p, code):
+    from . import crt_stdio
+    crt_stdio.flush_all(p)          # msvcrt flushes its streams when it is detached
+    raise ProcessExit(code)
+
+
+def GetCommandLineA(p):
+    return _cached_string(p, "cmdline_a", p.command_line, False)
+
+
+def GetCommandLineW(p):
+    return _cached_string(p, "cmdline_w", p.command_line, True)
+
+
+def _cached_string(p, key: str, text: str, wide: bool) -> int:
+    addr = p.state.get(key)
+    if addr is None:
+        data = strings.encode(text, wide) + (b"\0\0" if wide else b"\0")
+        addr = p.heap.alloc(len(data))
+        p.mem.write(addr, data)
+        p.state[key] = addr
+    return addr
+
+
+# -- environment ------------------------------------------------------------------------
+def environment(p) -> dict:
+    """NAME -> (name as given, value); Windows names are case-insensitive."""
+    env = p.state.get("env")
+    if env is None:
+        env = {}
+        for item in p.env:
+            name, sep, value = item.partition("=")
+            if sep and name:
+                env.setdefault(name.upper(), (name, value))
+        p.state["env"] = env
+    return env
+
+
+def _getenv(p, name, buf, size, wide):
+    key = strings.read(p.mem, name, wide).upper()
+    hit = environment(p).get(key)
+    if hit is None:
+        return fail(p, W.ERROR_ENVVAR_NOT_FOUND)
+    return strings.copy_out(p.mem, buf, size, hit[1], wide)[0]
+
+
+def GetEnvironmentVariableA(p, name, buf, size):
+    return _getenv(p, name, buf, size, False)
+
+
+def GetEnvironmentVariableW(p, name, buf, size):
+    return _getenv(p, name, buf, size, True)
+
+
+def _setenv(p, name, value, wide):
+    key = strings.read(p.mem, name, wide)
+    env = environment(p)
+    if value:
+        env[key.upper()] = (key, strings.read(p.mem, value, wide))
+    else:
+        env.pop(key.upper(), None)
+    return 1
+
+
+def SetEnvironmentVariableA(p, name, value):
+    return _setenv(p, name, value, False)
+
+
+def SetEnvironmentVariableW(p, name, value):
+    return _setenv(p, name, value, True)
+
+
+def _env_block(p, wide):
+    text = "".join(f"{n}={v}\0" for n, v in sorted(environment(p).values(), key=lambda kv: kv[0].upper()))
+    data = strings.encode(text + "\0", wide)
+    addr = p.heap.alloc(len(data) + 2)
+    p.mem.write(addr, data + b"\0\0")
+    return addr
+
+
+def GetEnvironmentStringsA(p):
+    return _env_block(p, False)
+
+
+def GetEnvironmentStringsW(p):
+    return _env_block(p, True)
+
+
+def FreeEnvironmentStrings(p, block):
+    p.heap.free(block)
+    return 1
+
+
+# -- modules ---------------------------------------------------------------------------
+def _module_handle(p, name: str | None) -> int:
+    if name is None:
+        return p.image_base
+    base = name.replace("/", "\\").rsplit("\\", 1)[-1].lower()
+    exe = p.exe_windows.rsplit("\\", 1)[-1].lower()
+    if base == exe or base + ".exe" == exe:
+        return p.image_base
+    mod = p.module(base)
+    if mod is None:
+        return fail(p, W.ERROR_MOD_NOT_FOUND)
+    return mod.base
+
+
+def GetModuleHandleA(p, name):
+    return _module_handle(p, strings.read_a(p.mem, name) if name else None)
+
+
+def GetModuleHandleW(p, name):
+    return _module_handle(p, strings.read_w(p.mem, name) if name else None)
+
+
+def LoadLibraryA(p, name):
+    return _module_handle(p, strings.read_a(p.mem, name))
+
+
+def LoadLibraryW(p, name):
+    return _module_handle(p, strings.read_w(p.mem, name))
+
+
+def LoadLibraryExA(p, name, reserved, flags):
+    return _module_handle(p, strings.read_a(p.mem, name))
+
+
+def LoadLibraryExW(p, name, reserved, flags):
+    return _module_handle(p, strings.read_w(p.mem, name))
+
+
+def FreeLibrary(p, handle):
+    return 1
+
+
+def GetProcAddress(p, handle, name):
+    if name >> 16 == 0:
+        ordinal, proc = name & 0xFFFF, None
+    else:
+        ordinal, proc = None, strings.read_a(p.mem, name)
+    if handle == p.image_base:
+        rva = p.info.exports.get(proc) if proc else None
+        return p.image_base + rva if rva else fail(p, W.ERROR_PROC_NOT_FOUND)
+    for mod in p.modules.values():
+        if mod.base == handle:
+            addr = p.resolve(mod.dll.name, proc, ordinal, missing_ok=False)
+            return addr if addr else fail(p, W.ERROR_PROC_NOT_FOUND)
+    return fail(p, W.ERROR_MOD_NOT_FOUND)
+
+
+def _module_file_name(p, handle, buf, size, wide):
+    if handle not in (0, p.image_base):
+        for mod in p.modules.values():
+            if mod.base == handle:
+                text = "C:\\Windows\\System32\\" + mod.dll.name
+                break
+        else:
+            return fail(p, W.ERROR_MOD_NOT_FOUND)
+    else:
+        text = p.exe_windows
+    n, ok = strings.copy_out(p.mem, buf, size, text, wide)
+    if ok:
+        return n
+    if size:                      # truncated to size-1 characters and a NUL, as Windows does
+        unit = 2 if wide else 1
+        p.mem.write(buf, strings.encode(text[:size - 1], wide) + b"\0" * unit)
+    return fail(p, W.ERROR_INSUFFICIENT_BUFFER, size)
+
+
+def GetModuleFileNameA(p, handle, buf, size):
+    return _module_file_name(p, handle, buf, size, False)
+
+
+def GetModuleFileNameW(p, handle, buf, size):
+    return _module_file_name(p, handle, buf, size, True)
+
+
+# -- start-up ---------------------------------------------------------------------------
+def GetStartupInfo(p, info):
+    size = 104 if p.bits == 64 else 68
+    p.mem.write(info, size.to_bytes(4, "little") + bytes(size - 4))
+
+
+def SetUnhandledExceptionFilter(p, fn):
+    old = p.state.get("unhandled_filter", 0)
+    p.state["unhandled_filter"] = fn
+    return old
+
+
+def GetLastError(p):
+    return p.last_error()
+
+
+def SetLastError(p, code):
+    p.set_last_error(code)
+
+
+def GetCurrentProcessId(p):
+    return p.pid
+
+
+def GetCurrentThreadId(p):
+    return p.tid
+
+
+def GetCurrentProcess(p):
+    return (1 << p.bits) - 1
+
+
+def GetCurrentThread(p):
+    return (1 << p.bits) - 2
+
+
+# -- TLS slots (in the TEB, as TlsGetValue reads them) -----------------------------------
+def TlsAlloc(p):
+    used = p.state.setdefault("tls_used", set())
+    for i in range(TLS_SLOTS):
+        if i not in used:
+            used.add(i)
+            p.mem.put_ptr(p.teb + p.layout.tls_slots + p.ptr * i, 0)
+            return i
+    return fail(p, W.ERROR_NOT_ENOUGH_MEMORY, 0xFFFFFFFF)
+
+
+def TlsFree(p, index):
+    used = p.state.setdefault("tls_used", set())
+    if index not in used:
+        return fail(p, W.ERROR_INVALID_PARAMETER)
+    used.discard(index)
+    return 1
+
+
+def TlsGetValue(p, index):
+    if index >= TLS_SLOTS:
+        return fail(p, W.ERROR_INVALID_PARAMETER)
+    p.set_last_error(0)          # documented: success clears the last error
+    return p.mem.ptr(p.teb + p.layout.tls_slots + p.ptr * index)
+
+
+def TlsSetValue(p, index, value):
+    if index >= TLS_SLOTS:
+        return fail(p, W.ERROR_INVALID_PARAMETER)
+    p.mem.put_ptr(p.teb + p.layout.tls_slots + p.ptr * index, value)
+    return 1
+
+
+# -- critical sections: one thread per process in this slice --------------------------
+def InitializeCriticalSection(p, cs):
+    size = 40 if p.bits == 64 else 24
+    p.mem.write(cs, bytes(size))
+    p.mem.put_u32(cs + p.ptr, 0xFFFFFFFF)        # LockCount = -1: free
+
+
+def InitializeCriticalSectionAndSpinCount(p, cs, spin):
+    InitializeCriticalSection(p, cs)
+    return 1
+
+
+def EnterCriticalSection(p, cs):
+    p.mem.u32(cs)             # a bad pointer faults as on Windows
+
+
+def TryEnterCriticalSection(p, cs):
+    p.mem.u32(cs)
+    return 1
+
+
+def LeaveCriticalSection(p, cs):
+    p.mem.u32(cs)
+
+
+def DeleteCriticalSection(p, cs):
+    p.mem.u32(cs)
+
+
+# -- time ----------------------------------------------------------------------------------
+def Sleep(p, ms):
+    time.sleep((ms if ms != 0xFFFFFFFF else 1 << 30) / 1000)
+
+
+def GetTickCount(p):
+    return int(time.monotonic() * 1000) & 0xFFFFFFFF
+
+
+def GetTickCount64(p):
+    return int(time.monotonic() * 1000)
+
+
+def QueryPerformanceCounter(p, out):
+    p.mem.put_u64(out, time.monotonic_ns() // 100)
+    return 1
+
+
+def QueryPerformanceFrequency(p, out):
+    p.mem.put_u64(out, 10_000_000)
+    return 1
+
+
+def GetSystemTimeAsFileTime(p, out):
+    p.mem.put_u64(out, time.time_ns() // 100 + EPOCH_DELTA)
+
+
+def SetConsoleCtrlHandler(p, fn, add):
+    return 1
+
+
+def GetACP(p):
+    return 1252
+
+
+def GetOEMCP(p):
+    return 437
+
+
+def IsDBCSLeadByteEx(p, codepage, byte):
+    return 0
+
+
+def IsDBCSLeadByte(p, byte):
+    return 0
+
+
+def IsProcessorFeaturePresent(p, feature):
+    # PF_XMMI_INSTRUCTIONS_AVAILABLE (6), PF_XMMI64 (10), PF_NX_ENABLED (12), PF_SSE3 (13)
+    return 1 if feature in (6, 10, 12, 13) else 0
