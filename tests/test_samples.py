@@ -29,6 +29,8 @@ ARGS = {
 HOSTILE = {"forkbomb", "sigflood", "badframe", "badptrs"}
 # not Linux programs: booted by tests/test_vm.py on the virtual PC
 MACHINE = {"mbkernel.elf"}
+# not Linux programs: Windows PE samples run by tests/test_windows.py (against wine64)
+WINDOWS_SUFFIX = ".exe"
 
 
 def manifest(hostile: bool = False):
@@ -36,7 +38,7 @@ def manifest(hostile: bool = False):
         return []
     rows = [line.split("\t") for line in MANIFEST.read_text().splitlines()[1:] if line.strip()]
     return [(r[0], r[1]) for r in rows
-            if r[0] not in MACHINE and (hostile or program(r[0]) not in HOSTILE)]
+            if r[0] not in MACHINE and not r[0].endswith(WINDOWS_SUFFIX) and (hostile or program(r[0]) not in HOSTILE)]
 
 
 def program(name: str) -> str:
