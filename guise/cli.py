@@ -235,6 +235,14 @@ def print_stats(result) -> None:
 def cmd_info(args) -> int:
     from .api import inspect
     image, pers = inspect(args.prog)
+    if image.format == "pe":
+        from personalities.windows.report import describe
+        rows = [("file", args.prog)] + describe(image) + \
+            [("personality", f"{pers.name} ({pers.description})" if pers else "none")]
+        width = max(len(k) for k, _ in rows)
+        for k, v in rows:
+            print(f"{k:<{width}}  {v}")
+        return 0
     rows = [("file", args.prog), ("format", image.format.upper()),
             ("class", f"ELF{image.bits}" if image.format == "elf" else f"{image.bits}-bit"),
             ("machine", image.arch), ("type", "PIE / shared object" if image.position_independent else "fixed address"),

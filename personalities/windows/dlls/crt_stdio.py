@@ -506,3 +506,11 @@ def rename(p, old, new):
         _set_errno(p, e.errno or E.EINVAL)
         return -1
     return 0
+
+
+def perror(p, s):
+    from .crt_startup import errno_ptr
+    from .crt_string import MESSAGES
+    n = p.mem.u32(errno_ptr(p))
+    prefix = strings.raw(p.mem, s) + b": " if s and strings.raw(p.mem, s) else b""
+    _out(p, std_stream(p, 2), prefix + MESSAGES.get(n, "Unknown error").encode() + b"\n")

@@ -91,6 +91,7 @@ ROWS = [
     cdecl("setvbuf", IO.setvbuf, "ptr ptr int size", level=PARTIAL, note="only _IONBF changes buffering"),
     cdecl("_isatty", IO.isatty, "int"),
     cdecl("_get_osfhandle", IO.get_osfhandle, "int", "handle"),
+    cdecl("perror", IO.perror, "str", "void"),
     cdecl("remove", IO.remove, "str"),
     cdecl("_unlink", IO.remove, "str"),
     cdecl("rename", IO.rename, "str str"),

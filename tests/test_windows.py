@@ -1,0 +1,194 @@
+"""The Windows personality against wine64: the same mingw-built programs, the same
+stdout bytes and exit status.
+
+Each sample is built twice (samples/Makefile, group ``win``): the PE32+ build runs
+under wine64 and under guise; the PE32 build runs under guise and is held to
+wine64's output for the PE32+ build (wine64 here has no 32-bit side).  One wine
+prefix is shared by the whole session (its first start takes seconds); guise gets
+its own C: prefix in a tmp dir.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import CACHE, ROOT, SAMPLES, run_guise
+
+WINE_CANDIDATES = ("wine64", "/usr/lib/wine/wine64")
+NOT_IMPLEMENTED = 122
+CANNOT_EXECUTE = 126
+
+# name -> (argv after the program, environment)
+CASES = {
+    "hello": ([], {}),
+    "args": (["one", "two words", 'a"b', "trail\\", "", 'x\\"y', "back\\\\slash"], {}),
+    "files": ([], {}),
+    "env": ([], {"GUISE_TEST": "value with spaces"}),
+    "printf": ([], {}),
+    "exitcode": ([], {}),
+    "exitcode-exit": (["exit"], {}),
+    "exitcode-ExitProcess": (["ExitProcess"], {}),
+}
+# what legitimately differs in a 32-bit build: %p prints pointer-width digits
+X86_FIXUPS = {"printf": [(b"[0000000000001234]", b"[00001234]")]}
+
+
+def program(case: str) -> str:
+    return case.split("-")[0]
+
+
+@pytest.fixture(scope="session")
+def wine(tmp_path_factory):
+    """Run a PE32+ program under wine64 with a prefix shared by all tests and workers."""
+    exe = next((shutil.which(c) for c in WINE_CANDIDATES if shutil.which(c)), None)
+    if exe is None:
+        pytest.fail("wine64 is not installed: the Windows tests compare with it "
+                    "(`make test` installs it; on Debian: apt-get install wine64)")
+    prefix = CACHE / "wineprefix"
+    CACHE.mkdir(exist_ok=True)
+    env = {"WINEPREFIX": str(prefix), "WINEDEBUG": "-all", "PATH": "/usr/bin:/bin",
+           "HOME": os.environ.get("HOME", "/root"), "LC_ALL": "C", "TZ": "UTC"}
+    with open(CACHE / "wineprefix.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)        # the first start creates the prefix: one at a time
+        subprocess.run([exe, str(SAMPLES / "hello-x64.exe")], env=env, capture_output=True, timeout=300)
+
+    def run(argv, cwd, extra_env=None):
+        p = subprocess.run([exe, *map(str, argv)], cwd=cwd, env={**env, **(extra_env or {})},
+                           capture_output=True, timeout=120)
+        return p.returncode, p.stdout
+    return run
+
+
+@pytest.fixture
+def prefix(tmp_path):
+    return tmp_path / "prefix"
+
+
+def guise(argv, cwd, prefix, env=None, options=()):
+    return run_guise(argv, cwd=cwd, env={"GUISE_WINDOWS_PREFIX": str(prefix), **(env or {})},
+                     options=options)
+
+
+@pytest.mark.parametrize("arch", ["x64", "x86"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_same_as_wine(case, arch, wine, prefix, tmp_path):
+    args, env = CASES[case]
+    wdir, gdir = tmp_path / "wine", tmp_path / "guise"
+    wdir.mkdir()
+    gdir.mkdir()
+    wstatus, wout = wine([SAMPLES / f"{program(case)}-x64.exe", *args], wdir, env)
+    g = guise([SAMPLES / f"{program(case)}-{arch}.exe", *args], gdir, prefix, env)
+    if arch == "x86":
+        for a, b in X86_FIXUPS.get(case, []):
+            wout = wout.replace(a, b)
+    assert g.stdout == wout, f"stdout differs\nwine  {wout!r}\nguise {g.stdout!r}\n{g.stderr[-2000:]!r}"
+    assert g.status == wstatus, g.stderr
+    assert sorted(os.listdir(gdir)) == sorted(os.listdir(wdir))
+
+
+@pytest.mark.parametrize("arch", ["x64", "x86"])
+def test_text_mode_file_and_case_insensitive_lookup(arch, prefix, tmp_path):
+    """fopen(..., "w") writes CRLF; a name in another case finds the same file."""
+    g = guise([SAMPLES / f"write-{arch}.exe", "Report.TXT", "report.txt"], tmp_path, prefix)
+    assert g.status == 0, g.stderr
+    assert (tmp_path / "Report.TXT").read_bytes() == b"line 1\r\nline 2\r\n"
+    assert g.stdout == b"6c 69 6e 65 20 31 0d 0a 6c 69 6e 65 20 32 0d 0a \r\n"
+
+
+@pytest.mark.parametrize("arch", ["x64", "x86"])
+def test_drive_c_is_the_prefix(arch, prefix, tmp_path):
+    """C:\\ is created on first use with its skeleton, and holds what the program writes."""
+    g = guise([SAMPLES / f"write-{arch}.exe", "C:\\Temp\\out.txt", "c:/temp/OUT.txt"], tmp_path, prefix)
+    assert g.status == 0, g.stderr
+    assert (prefix / "Temp" / "out.txt").read_bytes() == b"line 1\r\nline 2\r\n"
+    for d in ("Windows/System32", "Users", "Temp"):
+        assert (prefix / d).is_dir()
+
+
+def test_drive_z_is_the_root(prefix, tmp_path):
+    target = "Z:" + str(tmp_path / "z.txt").replace("/", "\\")
+    g = guise([SAMPLES / "write-x64.exe", target], "/", prefix)
+    assert g.status == 0, g.stderr
+    assert (tmp_path / "z.txt").read_bytes() == b"line 1\r\nline 2\r\n"
+
+
+@pytest.mark.parametrize("arch", ["x64", "x86"])
+def test_missing_api_stops_at_the_call(arch, prefix, tmp_path):
+    g = guise([SAMPLES / f"missing-{arch}.exe"], tmp_path, prefix)
+    assert g.stdout == b"before the call\r\n"          # loaded and ran up to the call
+    assert g.stderr == b"guise: not implemented: WS2_32.dll!WSAStartup\n"
+    assert g.status == NOT_IMPLEMENTED
+
+
+def test_missing_api_is_counted(prefix, tmp_path):
+    g = guise([SAMPLES / "missing-x64.exe"], tmp_path, prefix, options=["--stats"])
+    assert b"WS2_32.dll!WSAStartup" in g.stderr.split(b"unimplemented")[-1]
+
+
+def test_info_lists_imports_by_dll(tmp_path):
+    p = subprocess.run([sys.executable, "-m", "guise", "info", str(SAMPLES / "missing-x86.exe")],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    rows = dict(line.split(None, 1) if not line.startswith(("imports", "missing", "image", "file"))
+                else (line[:22].strip(), line[22:].strip()) for line in p.stdout.splitlines())
+    out = p.stdout
+    assert rows["format"] == "PE32" and rows["machine"] == "i386"
+    assert rows["imports WS2_32.dll"] == "1: WSAStartup [missing]"
+    assert "imports KERNEL32.dll" in rows and "imports msvcrt.dll" in rows
+    assert rows["missing imports"] == "1"
+    assert "windows" in out.splitlines()[-1]
+
+
+def test_trace_one_line_per_api_call(prefix, tmp_path):
+    g = guise([SAMPLES / "files-x64.exe"], tmp_path, prefix, options=["--trace"])
+    assert g.status == 0
+    lines = g.stderr.decode().splitlines()
+    assert any(line.startswith('KERNEL32.dll!CreateFileA("guise-k32.txt", 0xc0000000, 0, NULL, 2, 128, NULL) = 0x')
+               for line in lines), lines[:40]
+    assert any(line.startswith("KERNEL32.dll!DeleteFileA(") for line in lines)
+    assert g.stdout.count(b"\r\n") == 8
+
+
+@pytest.mark.parametrize("data,what", [
+    (lambda b: b[:0x200], "truncated"),
+    (lambda b: b[:0x40] + b"\0" * 0x100, "no PE header"),
+    (lambda b: b"MZ" + b"\0" * 100, "DOS stub only"),
+])
+def test_malformed_pe_is_one_line(data, what, tmp_path, prefix):
+    bad = tmp_path / "bad.exe"
+    bad.write_bytes(data((SAMPLES / "hello-x64.exe").read_bytes()))
+    bad.chmod(0o755)
+    g = guise([bad], tmp_path, prefix)
+    assert g.status == CANNOT_EXECUTE, (what, g.stderr)
+    assert g.stderr.count(b"\n") == 1 and g.stderr.startswith(b"guise: "), g.stderr
+    assert b"Traceback" not in g.stderr
+
+
+def test_overlay_jail_applies(prefix, tmp_path):
+    """The file the program writes lands in the throwaway layer, not on the host."""
+    g = guise([SAMPLES / "write-x64.exe", "jailed.txt", "JAILED.TXT"], tmp_path, prefix,
+              options=["--root", "/:ro", "--overlay"])
+    assert g.status == 0, g.stderr
+    assert g.stdout.startswith(b"6c 69 6e 65")
+    assert not (tmp_path / "jailed.txt").exists()
+
+
+def test_rebased_image_runs(tmp_path, prefix):
+    """Forced away from its preferred base, the relocated program still runs."""
+    code = (
+        "import sys; from loader import load_image; from sandbox import default_view;"
+        "from personalities.windows.process import WindowsProcess;"
+        f"p = '{SAMPLES / 'hello-x86.exe'}';"
+        "img = load_image(open(p, 'rb'), p);"
+        "proc = WindowsProcess(img, p.encode(), [p.encode()], [], default_view(), base=0x10000000);"
+        "assert proc.image_base == 0x10000000;"
+        "r = proc.run(); sys.exit(r.exit_status)")
+    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                       env={**os.environ, "GUISE_WINDOWS_PREFIX": str(prefix)})
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == b"hello, world\r\n"
