@@ -71,6 +71,8 @@ def render_readme(text: str) -> str:
 def main() -> None:
     (ROOT / "docs").mkdir(exist_ok=True)
     (ROOT / "docs" / "compat-linux.md").write_text(compat_page())
+    from personalities.windows.compat import page as windows_page
+    (ROOT / "docs" / "compat-windows.md").write_text(windows_page())
     readme = ROOT / "README.md"
     if readme.exists() and BEGIN in readme.read_text():
         readme.write_text(render_readme(readme.read_text()))

@@ -4,13 +4,14 @@ Differences from glibc that programs show: ``long`` is 32 bits (``%ld``),
 ``%I64d``/``%I32d``/``%I`` sizes, ``%S``/``%C`` are the *other* width's
 string/char (wide in printf, narrow in wprintf), exponents have at least three
 digits (``1.5e+003``), ``%p`` is zero-padded upper-case hex of pointer width
-with no ``0x``, a NULL ``%s`` prints ``(null)``, ``%n`` is refused (the
-printf-count-output default).  Arguments come from a
+with no ``0x``, a NULL ``%s`` prints ``(null)``, and ``%n`` still works (msvcrt.dll
+predates the printf-count-output switch of msvcr80).  Arguments come from a
 :class:`~personalities.windows.spec.VarArgs` cursor.
 """
 from __future__ import annotations
 
 import math
+from decimal import Decimal, ROUND_HALF_UP
 
 FLAGS = "-+ #0"
 
@@ -31,28 +32,58 @@ def _cstr(mem, addr: int, wide: bool, limit: int | None) -> str:
         addr += chunk * step
 
 
-def _exp(s: str) -> str:
-    """Python's 'e+05' exponent as msvcrt's three-digit 'e+005'."""
-    mant, _, exp = s.partition("e")
-    if not exp:
-        return s
-    sign, digits = exp[0], exp[1:]
-    return f"{mant}e{sign}{digits.zfill(3)}"
+def _fixed(d: Decimal, prec: int) -> str:
+    return format(d.quantize(Decimal(1).scaleb(-prec), rounding=ROUND_HALF_UP), "f")
+
+
+def _sci(d: Decimal, prec: int) -> tuple[str, int]:
+    """Mantissa digits and exponent of ``d`` rounded to ``prec`` decimals, ties away from zero."""
+    if d == 0:
+        return _fixed(d, prec), 0
+    exp = d.adjusted()
+    m = (d.scaleb(-exp)).quantize(Decimal(1).scaleb(-prec), rounding=ROUND_HALF_UP)
+    if m >= 10:
+        exp += 1
+        m = (d.scaleb(-exp)).quantize(Decimal(1).scaleb(-prec), rounding=ROUND_HALF_UP)
+    return format(m, "f"), exp
+
+
+def _e(d: Decimal, prec: int, alt: bool, letter: str = "e") -> str:
+    mant, exp = _sci(d, prec)
+    if alt and "." not in mant:
+        mant += "."
+    return f"{mant}{letter}{'-' if exp < 0 else '+'}{abs(exp):03d}"
 
 
 def _float(conv: str, value: float, prec: int | None, alt: bool) -> str:
+    """``value`` (not negative) formatted as msvcrt does: exact decimal expansion of the
+    double, ties rounded away from zero (0.25 -> "0.3" with %.1f), 3-digit exponents."""
     if math.isinf(value) or math.isnan(value):
-        body = "1.#INF" if math.isinf(value) else "1.#IND" if math.copysign(1, value) < 0 else "1.#QNAN"
-        return ("-" if value < 0 or (math.isnan(value) and math.copysign(1, value) < 0) else "") + body
+        return "1.#INF" if math.isinf(value) else "1.#QNAN"
     p = 6 if prec is None else prec
+    d = Decimal(value)
     low = conv.lower()
     if low == "f":
-        s = f"{value:{'#' if alt else ''}.{p}f}"
+        s = _fixed(d, p)
+        if alt and "." not in s:
+            s += "."
     elif low == "e":
-        s = _exp(f"{value:{'#' if alt else ''}.{p}e}")
+        s = _e(d, p, alt)
     elif low == "g":
-        s = f"{value:{'#' if alt else ''}.{p}g}"
-        s = _exp(s) if "e" in s else s
+        p = max(p, 1)
+        _, exp = _sci(d, p - 1)
+        if -4 <= exp < p:
+            s = _fixed(d, p - 1 - exp)
+        else:
+            s = _e(d, p - 1, alt)
+        if not alt:
+            mant, e, tail = s.partition("e")
+            if "." in mant:
+                mant = mant.rstrip("0").rstrip(".")
+            s = mant + e + tail
+        elif "." not in s.partition("e")[0]:
+            mant, e, tail = s.partition("e")
+            s = mant + "." + e + tail
     elif low == "a":
         s = float.hex(value)
     else:
@@ -129,6 +160,11 @@ def render(fmt: str, args, mem, bits: int, wide: bool = False) -> str:
             break
         conv = fmt[i]
         i += 1
+        if conv == "n":                  # msvcrt.dll (unlike msvcr80+) still honours %n
+            count = len("".join(out).encode("utf-16-le" if wide else "cp1252", "replace")) // (2 if wide else 1)
+            where = args.int()
+            mem.write(where, count.to_bytes({"h": 2, "hh": 1, "64": 8}.get(size, 4), "little"))
+            continue
         out.append(_one(conv, flags, width, prec, size, args, mem, bits, wide))
     return "".join(out)
 
@@ -144,7 +180,7 @@ def _int_arg(args, size: str, bits: int, signed: bool) -> int:
         width = 64
     else:
         v = args.int()
-        width = {"h": 16, "hh": 8}.get(size, 32)
+        width = 16 if size in ("h", "hh") else 32     # msvcrt reads hh as h
     v &= (1 << width) - 1
     if signed and v >> (width - 1):
         v -= 1 << width
@@ -188,10 +224,8 @@ def _one(conv, flags, width, prec, size, args, mem, bits, wide) -> str:
         return _pad(body, "", flags, width, False)
     if conv in "eEfFgGaA":
         v = args.double()
-        body = _float(conv, abs(v) if not math.isnan(v) else v, prec, "#" in flags)
-        neg = body.startswith("-")
-        body = body.lstrip("-")
-        sign = "-" if neg or (v < 0 and not math.isnan(v)) or (v == 0 and math.copysign(1, v) < 0) else \
+        body = _float(conv, abs(v), prec, "#" in flags)
+        sign = "-" if math.copysign(1, v) < 0 else \
             "+" if "+" in flags else " " if " " in flags else ""
         return _pad(body, sign, flags, width, body[:1].isdigit())
     if conv in "sS":
@@ -213,7 +247,5 @@ def _one(conv, flags, width, prec, size, args, mem, bits, wide) -> str:
             is_wide = False
         ch = chr(v & 0xFFFF) if is_wide else bytes([v & 0xFF]).decode("cp1252", "replace")
         return _pad(ch, "", flags.replace("0", ""), width, False)
-    if conv == "n":
-        raise ValueError("%n is not allowed (msvcrt's printf-count-output default)")
     return conv
 
