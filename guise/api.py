@@ -29,8 +29,11 @@ def open_image(fs, path: bytes):
     try:
         f, abspath = fs.open_exec(path)
     except OSError as e:
-        status = exitcodes.NOT_FOUND if e.errno == 2 else exitcodes.CANNOT_EXECUTE
-        raise GuiseError(f"{os.fsdecode(path)}: {e.strerror}", status) from None
+        f = _open_pe(fs, path) if e.errno == 13 else None
+        if f is None:
+            status = exitcodes.NOT_FOUND if e.errno == 2 else exitcodes.CANNOT_EXECUTE
+            raise GuiseError(f"{os.fsdecode(path)}: {e.strerror}", status) from None
+        abspath = fs.fd_path(f.fileno()) or fs.absolute(path)
     with f:
         try:
             image = load_image(f, os.fsdecode(path))
@@ -38,6 +41,24 @@ def open_image(fs, path: bytes):
             raise GuiseError(str(e), exitcodes.CANNOT_EXECUTE) from None
     image.details["resolved"] = abspath
     return image
+
+
+def _open_pe(fs, path: bytes):
+    """A Windows program needs no execute bit (Windows has none; Wine runs such files
+    too): a readable regular file that starts with "MZ" opens through the view anyway."""
+    try:
+        fd = fs.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    f = os.fdopen(fd, "rb")
+    try:
+        if os.fstat(fd).st_mode & 0o170000 == 0o100000 and f.read(2) == b"MZ":
+            f.seek(0)
+            return f
+    except OSError:
+        pass
+    f.close()
+    return None
 
 
 def resolve_script(fs, path: bytes, argv: list[bytes]) -> tuple[bytes, list[bytes]]:
