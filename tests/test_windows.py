@@ -34,7 +34,12 @@ CASES = {
     "exitcode": ([], {}),
     "exitcode-exit": (["exit"], {}),
     "exitcode-ExitProcess": (["ExitProcess"], {}),
+    "crash-null": (["null"], {}),          # unhandled access violation: status 0xC0000005 & 0xFF
+    "crash-strlen": (["strlen"], {}),      # ... raised inside msvcrt's strlen
+    "crash-div": (["div"], {}),            # 0xC0000094, integer divide by zero
+    "lines": ([], {}),
 }
+STDIN = {"lines": b"first\r\nsecond\nthird\r\nlast"}
 # what legitimately differs in a 32-bit build: %p prints pointer-width digits
 X86_FIXUPS = {"printf": [(b"[0000000000001234]", b"[00001234]")],
               "crtprintf": [(b"[0000000000001234]", b"[00001234]")]}
@@ -59,9 +64,9 @@ def wine(tmp_path_factory):
         fcntl.flock(lock, fcntl.LOCK_EX)        # the first start creates the prefix: one at a time
         subprocess.run([exe, str(SAMPLES / "hello-x64.exe")], env=env, capture_output=True, timeout=300)
 
-    def run(argv, cwd, extra_env=None):
+    def run(argv, cwd, extra_env=None, stdin=b""):
         p = subprocess.run([exe, *map(str, argv)], cwd=cwd, env={**env, **(extra_env or {})},
-                           capture_output=True, timeout=120)
+                           input=stdin, capture_output=True, timeout=120)
         return p.returncode, p.stdout
     return run
 
@@ -71,9 +76,9 @@ def prefix(tmp_path):
     return tmp_path / "prefix"
 
 
-def guise(argv, cwd, prefix, env=None, options=()):
+def guise(argv, cwd, prefix, env=None, options=(), stdin=b""):
     return run_guise(argv, cwd=cwd, env={"GUISE_WINDOWS_PREFIX": str(prefix), **(env or {})},
-                     options=options)
+                     options=options, stdin=stdin)
 
 
 @pytest.mark.parametrize("arch", ["x64", "x86"])
@@ -83,8 +88,9 @@ def test_same_as_wine(case, arch, wine, prefix, tmp_path):
     wdir, gdir = tmp_path / "wine", tmp_path / "guise"
     wdir.mkdir()
     gdir.mkdir()
-    wstatus, wout = wine([SAMPLES / f"{program(case)}-x64.exe", *args], wdir, env)
-    g = guise([SAMPLES / f"{program(case)}-{arch}.exe", *args], gdir, prefix, env)
+    stdin = STDIN.get(case, b"")
+    wstatus, wout = wine([SAMPLES / f"{program(case)}-x64.exe", *args], wdir, env, stdin)
+    g = guise([SAMPLES / f"{program(case)}-{arch}.exe", *args], gdir, prefix, env, stdin=stdin)
     if arch == "x86":
         for a, b in X86_FIXUPS.get(case, []):
             wout = wout.replace(a, b)

@@ -1,0 +1,20 @@
+/* Ends by an unhandled exception chosen by argv[1]: "null" writes through a NULL
+ * pointer, "strlen" hands NULL to msvcrt's strlen, "div" divides by zero.  Windows
+ * ends such a process with the NTSTATUS as its exit code (0xC0000005, 0xC0000094). */
+#include <stdio.h>
+#include <string.h>
+
+int main(int argc, char **argv)
+{
+    volatile int zero = 0;
+    char *volatile nothing = NULL;
+    const char *mode = argc > 1 ? argv[1] : "null";
+    printf("crash: %s\n", mode);
+    fflush(stdout);
+    if (strcmp(mode, "strlen") == 0)
+        return (int)strlen(nothing);
+    if (strcmp(mode, "div") == 0)
+        return 10 / zero;
+    *(volatile int *)nothing = 1;
+    return 0;
+}
