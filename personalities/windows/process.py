@@ -243,6 +243,10 @@ class WindowsProcess:
             b.impl = self._impl(b)
         self.bound.append(b)
         code = b"\xb8" + struct.pack("<I", MAGIC + idx)
+        if b.impl is WindowsProcess._resume:
+            # the guest function's result is in rax/eax, which the stub needs for the
+            # index: keep it in r10 (x64) / ecx (x86), both volatile in every convention
+            code = (b"\x49\x89\xc2" if self.bits == 64 else b"\x89\xc1") + code
         if self.bits == 64:
             code += b"\x0f\x05\xc3"
         else:
@@ -414,7 +418,7 @@ class WindowsProcess:
     @staticmethod
     def _resume(p, *_args):
         """The RESUME stub: a guest function called for a generator returned here."""
-        value = p.cpu.reg("rax" if p.bits == 64 else "eax")
+        value = p.cpu.reg("r10" if p.bits == 64 else "ecx")
         if not p.pending:
             raise StrayTrap(0)
         return p._advance(p.pending[-1], value)

@@ -283,3 +283,35 @@ MESSAGES = {
     38: "Filename too long", 39: "No locks available", 40: "Function not implemented",
     41: "Directory not empty", 42: "Illegal byte sequence",
 }
+
+
+def qsort(p, base, n, size, compare):
+    """A stable merge sort whose comparisons call the guest's function (a generator:
+    each ``yield Call`` runs ``compare`` on the guest CPU).  The elements are compared
+    in a scratch copy, then written back in order."""
+    from ..process import Call
+    if n < 2 or size == 0:
+        return
+    data = p.mem.read(base, n * size)
+    tmp = p.heap.alloc(n * size)
+    p.mem.write(tmp, data)
+    order = list(range(n))
+    width = 1
+    while width < n:
+        merged = []
+        for lo in range(0, n, 2 * width):
+            a, b = order[lo:lo + width], order[lo + width:lo + 2 * width]
+            i = j = 0
+            while i < len(a) and j < len(b):
+                r = yield Call(compare, (tmp + a[i] * size, tmp + b[j] * size))
+                if _s32(r) <= 0:
+                    merged.append(a[i])
+                    i += 1
+                else:
+                    merged.append(b[j])
+                    j += 1
+            merged += a[i:] + b[j:]
+        order = merged
+        width *= 2
+    p.mem.write(base, b"".join(data[k * size:(k + 1) * size] for k in order))
+    p.heap.free(tmp)

@@ -5,7 +5,7 @@ are declared but not implemented yet: calling one stops the program with
 from __future__ import annotations
 
 from ..spec import Dll, PARTIAL, fn
-from . import k32_files as F, k32_memory as M, k32_nls as N, k32_process as P
+from . import k32_dirs as D, k32_files as F, k32_memory as M, k32_nls as N, k32_process as P
 
 ROWS = [
     # files and handles
@@ -42,11 +42,13 @@ ROWS = [
     fn("SetCurrentDirectoryW", F.SetCurrentDirectoryW, "wstr", "bool"),
     fn("GetTempPathA", F.GetTempPathA, "uint ptr", "uint", level=PARTIAL, note="always C:\\Temp\\ (TMP/TEMP not read)"),
     fn("GetTempPathW", F.GetTempPathW, "uint ptr", "uint", level=PARTIAL, note="always C:\\Temp\\ (TMP/TEMP not read)"),
-    fn("FindFirstFileA", None, "str ptr", "handle"),
-    fn("FindFirstFileW", None, "wstr ptr", "handle"),
-    fn("FindNextFileA", None, "handle ptr", "bool"),
-    fn("FindNextFileW", None, "handle ptr", "bool"),
-    fn("FindClose", None, "handle", "bool"),
+    fn("FindFirstFileA", D.FindFirstFileA, "str ptr", "handle", level=PARTIAL,
+       note="no short (8.3) names; creation and access times are the modification time"),
+    fn("FindFirstFileW", D.FindFirstFileW, "wstr ptr", "handle", level=PARTIAL,
+       note="no short (8.3) names; creation and access times are the modification time"),
+    fn("FindNextFileA", D.FindNextFileA, "handle ptr", "bool"),
+    fn("FindNextFileW", D.FindNextFileW, "handle ptr", "bool"),
+    fn("FindClose", D.FindClose, "handle", "bool"),
     fn("MoveFileA", None, "str str", "bool"),
     fn("MoveFileW", None, "wstr wstr", "bool"),
     # console

@@ -142,7 +142,7 @@ ROWS = [
     cdecl("free", STR.free, "ptr", "void"),
     cdecl("_msize", STR.msize, "ptr", "size"),
     # declared, not yet implemented
-    cdecl("qsort", None, "ptr size size ptr", "void"),
+    cdecl("qsort", STR.qsort, "ptr size size ptr", "void"),
     cdecl("strtod", None, "str ptr", "double"),
     cdecl("atof", None, "str", "double"),
     cdecl("time", None, "ptr", "i64"),
