@@ -209,3 +209,35 @@ def test_compat_page_is_current():
     from personalities.windows.compat import page
     assert (ROOT / "docs" / "compat-windows.md").read_text() == page(), \
         "run `.venv/bin/python tools/gen_compat.py`"
+
+
+# Microsoft's documented examples of how the C runtime splits a command line
+# ("Parsing C command-line arguments"), after a program name.
+SPLIT_EXAMPLES = [
+    ('"abc" d e', ["abc", "d", "e"]),
+    ('a\\\\\\b d"e f"g h', ["a\\\\\\b", "de fg", "h"]),
+    ('a\\\\\\"b c d', ['a\\"b', "c", "d"]),
+    ('a\\\\\\\\"b c" d e', ["a\\\\b c", "d", "e"]),
+    ('a"b"" c d', ['ab" c d']),
+]
+
+
+@pytest.mark.parametrize("line,argv", SPLIT_EXAMPLES)
+def test_command_line_split(line, argv):
+    from personalities.windows import cmdline
+    assert cmdline.split("prog.exe " + line) == ["prog.exe"] + argv
+
+
+@pytest.mark.parametrize("argv", [["p"], ["p", ""], ["p", "a b", 'q"uote', "end\\", "x\\\\\"y", "\t"]])
+def test_command_line_round_trip(argv):
+    from personalities.windows import cmdline
+    assert cmdline.split(cmdline.build(argv)) == argv
+
+
+def test_trace_json(prefix, tmp_path):
+    out = tmp_path / "trace.jsonl"
+    g = guise([SAMPLES / "hello-x86.exe"], tmp_path, prefix, options=["--trace-json", str(out)])
+    assert g.status == 0
+    import json
+    calls = [json.loads(line) for line in out.read_text().splitlines()]
+    assert any(c["api"] == "msvcrt.dll!__getmainargs" and c["ret"] == 0 for c in calls)
