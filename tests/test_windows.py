@@ -38,6 +38,7 @@ CASES = {
     "crash-strlen": (["strlen"], {}),      # ... raised inside msvcrt's strlen
     "crash-div": (["div"], {}),            # 0xC0000094, integer divide by zero
     "lines": ([], {}),
+    "apiloop": (["2000"], {}),
     "dirs": ([], {}),             # FindFirstFile wildcards, qsort calling back into the guest
 }
 STDIN = {"lines": b"first\r\nsecond\nthird\r\nlast"}

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 
-INVALID_HANDLE_VALUE = 0xFFFFFFFFFFFFFFFF
 STD_INPUT, STD_OUTPUT, STD_ERROR = -10, -11, -12
 
 
@@ -45,7 +44,7 @@ class HandleTable:
         return h
 
     def get(self, h: int):
-        return self.objects.get(h & 0xFFFFFFFF if h >> 32 == 0 or h == INVALID_HANDLE_VALUE else h)
+        return self.objects.get(h)
 
     def close(self, h: int) -> bool:
         obj = self.objects.pop(h, None)

@@ -109,7 +109,6 @@ class WindowsProcess:
         self.modules: dict[str, Module] = {}      # canonical name -> Module
         self.pending: list = []                   # generator frames waiting on guest calls
         self.state: dict = {}                     # per-DLL state (CRT streams, atexit list...)
-        self.exit_code: int | None = None
         self._deferred: list | None = []          # data-export initialisers waiting for the PEB
         self.pid = os.getpid()
         self.tid = self.pid + 1
