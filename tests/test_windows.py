@@ -39,12 +39,14 @@ CASES = {
     "crash-div": (["div"], {}),            # 0xC0000094, integer divide by zero
     "lines": ([], {}),
     "apiloop": (["2000"], {}),
+    "math": ([], {}),             # doubles in xmm registers / on the stack, results in xmm0 / st(0)
     "dirs": ([], {}),             # FindFirstFile wildcards, qsort calling back into the guest
 }
 STDIN = {"lines": b"first\r\nsecond\nthird\r\nlast"}
 # what legitimately differs in a 32-bit build: %p prints pointer-width digits
 X86_FIXUPS = {"printf": [(b"[0000000000001234]", b"[00001234]")],
-              "crtprintf": [(b"[0000000000001234]", b"[00001234]")]}
+              "crtprintf": [(b"[0000000000001234]", b"[00001234]")],
+              "math": [(b"missing 0000000000000000", b"missing 00000000")]}
 
 
 def program(case: str) -> str:

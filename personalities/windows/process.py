@@ -205,6 +205,8 @@ class WindowsProcess:
                 r = b.impl(self, *b.reader(rcx, rdx, r8, r9, rsp))
                 if type(r) is types.GeneratorType:
                     return self._start_frame(r, rsp)
+                if type(r) is float:         # the stub moves rax into xmm0
+                    return struct.unpack("<Q", struct.pack("<d", r))[0]
                 return r
             self.cpu.add_trap("syscall", ("rax", "rcx", "rdx", "r8", "r9", "rsp"), "rax", self._guard(trap))
         else:
@@ -217,6 +219,10 @@ class WindowsProcess:
                 r = b.impl(self, *b.reader(esp))
                 if type(r) is types.GeneratorType:
                     return self._start_frame(r, esp)
+                if type(r) is float:         # the stub loads edx:eax into st(0)
+                    bits = struct.unpack("<Q", struct.pack("<d", r))[0]
+                    self.cpu.set_reg("edx", bits >> 32)
+                    return bits & 0xFFFFFFFF
                 return r
             self.cpu.add_trap("int80", ("eax", "esp"), "eax", self._guard(trap))
         if self.count_instructions:
@@ -246,11 +252,15 @@ class WindowsProcess:
             # the guest function's result is in rax/eax, which the stub needs for the
             # index: keep it in r10 (x64) / ecx (x86), both volatile in every convention
             code = (b"\x49\x89\xc2" if self.bits == 64 else b"\x89\xc1") + code
+        double = b.export is not None and b.export.ret == "double"
         if self.bits == 64:
-            code += b"\x0f\x05\xc3"
+            # movq xmm0, rax for a double result
+            code += b"\x0f\x05" + (b"\x66\x48\x0f\x6e\xc0" if double else b"") + b"\xc3"
         else:
             pop = 4 * b.export.slots(32) if (b.export is not None and b.export.conv == "stdcall") else 0
-            code += b"\xcd\x80" + (b"\xc2" + struct.pack("<H", pop) if pop else b"\xc3")
+            # push edx; push eax; fld qword [esp]; add esp, 8 for a double result in st(0)
+            code += b"\xcd\x80" + (b"\x52\x50\xdd\x04\x24\x83\xc4\x08" if double else b"") \
+                + (b"\xc2" + struct.pack("<H", pop) if pop else b"\xc3")
         self.cpu.mem_write(addr, code.ljust(STUB, b"\xcc"))
         return addr
 
@@ -273,6 +283,8 @@ class WindowsProcess:
         kinds = [k for k in (exp.args if exp is not None else ()) if k != "..."]
         variadic = exp is not None and exp.variadic
         mem, bits = self.mem, self.bits
+        floats = [i for i, k in enumerate(kinds) if k == "f64"]
+        cpu = self.cpu
         if bits == 64:
             n = len(kinds)
             masks = tuple(0xFFFFFFFF if k in U32 else 0xFFFFFFFFFFFFFFFF for k in kinds)
@@ -284,6 +296,12 @@ class WindowsProcess:
                 else:
                     vals = regs + struct.unpack(f"<{n - 4}Q", mem.read(rsp + 40, 8 * (n - 4)))
                 vals = tuple(v & m for v, m in zip(vals, masks))
+                if floats:            # the first four doubles travel in xmm0-3, not the integer registers
+                    vals = list(vals)
+                    for i in floats:
+                        raw = cpu.reg(f"xmm{i}") & 0xFFFFFFFFFFFFFFFF if i < 4 else vals[i]
+                        vals[i] = struct.unpack("<d", struct.pack("<Q", raw))[0]
+                    vals = tuple(vals)
                 if variadic:
                     def slot(i, regs=regs, rsp=rsp):
                         return regs[i] if i < 4 else mem.u64(rsp + 8 + 8 * i)
@@ -291,7 +309,7 @@ class WindowsProcess:
                 return vals
             return read
         slots = exp.slots(32) if exp is not None else 0
-        wide = [k == "i64" for k in kinds]
+        wide = [k in ("i64", "f64") for k in kinds]
         any_wide = any(wide)
         fmt = f"<{slots}I"
         size = 4 * slots
@@ -304,6 +322,8 @@ class WindowsProcess:
                     if w:
                         vals.append(raw[i] | raw[i + 1] << 32)
                         i += 2
+                        if kinds[len(vals) - 1] == "f64":
+                            vals[-1] = struct.unpack("<d", struct.pack("<Q", vals[-1]))[0]
                     else:
                         vals.append(raw[i])
                         i += 1

@@ -7,7 +7,7 @@ fetches arguments for each ABI (a 64-bit ``i64`` is one slot on x64 and two on
 x86), how many bytes a stdcall stub pops, and how ``--trace`` prints the call.
 
 Kinds: ``int``/``uint``/``long`` (32-bit), ``ptr``/``size``/``handle`` (pointer
-sized), ``i64`` (64-bit), ``str``/``wstr`` (pointers to NUL-terminated
+sized), ``i64`` (64-bit), ``f64`` (a double: xmm0-3 on x64, two slots on x86), ``str``/``wstr`` (pointers to NUL-terminated
 ANSI/UTF-16 strings, printed as text by the tracer) and a final ``...`` for
 variadic functions, whose implementation receives a :class:`VarArgs` cursor.
 """
@@ -24,7 +24,7 @@ class Export:
     name: str
     impl: Optional[Callable]          # None: declared but not implemented (stops when called)
     args: tuple = ()
-    ret: str = "int"                  # int, uint, ptr, handle, bool, void, i64, size
+    ret: str = "int"                  # int, uint, ptr, handle, bool, void, i64, size, double
     conv: str = "stdcall"             # x86 only: stdcall (callee pops) or cdecl; x64 has one ABI
     data: int = 0                     # a data export of this many bytes (the IAT gets its address)
     init: Optional[Callable] = None   # data exports: fills the storage once the process exists
@@ -37,7 +37,7 @@ class Export:
 
     def slots(self, bits: int) -> int:
         """Stack slots the fixed arguments take on x86 (what a stdcall stub pops / 4)."""
-        return sum(2 if (k == "i64" and bits == 32) else 1 for k in self.args if k != "...")
+        return sum(2 if (k in ("i64", "f64") and bits == 32) else 1 for k in self.args if k != "...")
 
 
 def fn(name: str, impl, args: str = "", ret: str = "int", conv: str = "stdcall",

@@ -4,7 +4,7 @@ live in crt_startup, crt_stdio and crt_string."""
 from __future__ import annotations
 
 from ..spec import Dll, PARTIAL, cdecl, data
-from . import crt_startup as S, crt_stdio as IO, crt_string as STR
+from . import crt_math as M, crt_startup as S, crt_stdio as IO, crt_string as STR, crt_time as T
 
 
 def _ptr(p):
@@ -141,13 +141,29 @@ ROWS = [
     cdecl("realloc", STR.realloc, "ptr size", "ptr"),
     cdecl("free", STR.free, "ptr", "void"),
     cdecl("_msize", STR.msize, "ptr", "size"),
+    # floating point and time
+    cdecl("strtod", M.strtod, "str ptr", "double"),
+    cdecl("atof", M.atof, "str", "double"),
+    cdecl("sqrt", M.sqrt, "f64", "double"),
+    cdecl("pow", M.pow_, "f64 f64", "double"),
+    cdecl("floor", M.floor, "f64", "double"),
+    cdecl("ceil", M.ceil, "f64", "double"),
+    cdecl("fabs", M.fabs, "f64", "double"),
+    cdecl("sin", M.sin, "f64", "double"),
+    cdecl("cos", M.cos, "f64", "double"),
+    cdecl("tan", M.tan, "f64", "double"),
+    cdecl("atan", M.atan, "f64", "double"),
+    cdecl("atan2", M.atan2, "f64 f64", "double"),
+    cdecl("exp", M.exp, "f64", "double"),
+    cdecl("log", M.log, "f64", "double"),
+    cdecl("log10", M.log10, "f64", "double"),
+    cdecl("fmod", M.fmod, "f64 f64", "double"),
+    cdecl("time", T.time, "ptr", "i64"),
+    cdecl("_time32", T.time32, "ptr", "int"),
+    cdecl("_time64", T.time64, "ptr", "i64"),
+    cdecl("clock", T.clock, "", "long"),
     # declared, not yet implemented
     cdecl("qsort", STR.qsort, "ptr size size ptr", "void"),
-    cdecl("strtod", None, "str ptr", "double"),
-    cdecl("atof", None, "str", "double"),
-    cdecl("time", None, "ptr", "i64"),
-    cdecl("_time64", None, "ptr", "i64"),
-    cdecl("clock", None, "", "long"),
     cdecl("__C_specific_handler", None, "ptr ptr ptr ptr", "int"),
     cdecl("_setjmp", None, "ptr", "int"),
     cdecl("longjmp", None, "ptr int", "void"),
