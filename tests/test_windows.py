@@ -244,3 +244,21 @@ def test_trace_json(prefix, tmp_path):
     import json
     calls = [json.loads(line) for line in out.read_text().splitlines()]
     assert any(c["api"] == "msvcrt.dll!__getmainargs" and c["ret"] == 0 for c in calls)
+
+
+WINE_PROGRAMS = "/usr/lib/x86_64-linux-gnu/wine/x86_64-windows"
+
+
+@pytest.mark.parametrize("argv", [["secedit.exe"], ["fc.exe", "a.txt", "b.txt"], ["where.exe", "x"]])
+def test_wine_console_programs(argv, wine, prefix, tmp_path):
+    """Programs nobody here wrote (Wine's own, built against ucrtbase): same stdout and
+    status as under wine64 itself, nothing on stderr (WINEDEBUG=-all reaches them)."""
+    exe = os.path.join(WINE_PROGRAMS, argv[0])
+    if not os.path.exists(exe):
+        pytest.fail(f"{exe} is missing: it comes with Debian's wine64 package")
+    (tmp_path / "a.txt").write_text("a\n")
+    (tmp_path / "b.txt").write_text("b\n")
+    wstatus, wout = wine([exe, *argv[1:]], tmp_path)
+    g = guise([exe, *argv[1:]], tmp_path, prefix, env={"WINEDEBUG": "-all"})
+    assert (g.status, g.stdout) == (wstatus, wout), g.stderr
+    assert g.stderr == b""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 # prefix of an API-set name (lower case, without the version) -> emulated module
 API_SETS = {
-    "api-ms-win-crt-": "msvcrt.dll",        # ucrt sets: served by the msvcrt emulation
+    "api-ms-win-crt-": "ucrtbase.dll",
     "api-ms-win-core-": "kernel32.dll",
     "api-ms-win-security-": "kernel32.dll",
     "ext-ms-win-": "kernel32.dll",
@@ -17,7 +17,6 @@ API_SETS = {
 # whole-name aliases (lower case)
 ALIASES = {
     "kernelbase.dll": "kernel32.dll",
-    "ucrtbase.dll": "msvcrt.dll",
     "msvcr100.dll": "msvcrt.dll",
     "msvcr110.dll": "msvcrt.dll",
     "msvcr120.dll": "msvcrt.dll",

@@ -48,14 +48,14 @@ def _sci(d: Decimal, prec: int) -> tuple[str, int]:
     return format(m, "f"), exp
 
 
-def _e(d: Decimal, prec: int, alt: bool, letter: str = "e") -> str:
+def _e(d: Decimal, prec: int, alt: bool, edigits: int = 3) -> str:
     mant, exp = _sci(d, prec)
     if alt and "." not in mant:
         mant += "."
-    return f"{mant}{letter}{'-' if exp < 0 else '+'}{abs(exp):03d}"
+    return f"{mant}e{'-' if exp < 0 else '+'}{abs(exp):0{edigits}d}"
 
 
-def _float(conv: str, value: float, prec: int | None, alt: bool) -> str:
+def _float(conv: str, value: float, prec: int | None, alt: bool, edigits: int = 3) -> str:
     """``value`` (not negative) formatted as msvcrt does: exact decimal expansion of the
     double, ties rounded away from zero (0.25 -> "0.3" with %.1f), 3-digit exponents."""
     if math.isinf(value) or math.isnan(value):
@@ -68,14 +68,14 @@ def _float(conv: str, value: float, prec: int | None, alt: bool) -> str:
         if alt and "." not in s:
             s += "."
     elif low == "e":
-        s = _e(d, p, alt)
+        s = _e(d, p, alt, edigits)
     elif low == "g":
         p = max(p, 1)
         _, exp = _sci(d, p - 1)
         if -4 <= exp < p:
             s = _fixed(d, p - 1 - exp)
         else:
-            s = _e(d, p - 1, alt)
+            s = _e(d, p - 1, alt, edigits)
         if not alt:
             mant, e, tail = s.partition("e")
             if "." in mant:
@@ -91,9 +91,9 @@ def _float(conv: str, value: float, prec: int | None, alt: bool) -> str:
     return s.upper() if conv.isupper() else s
 
 
-def render(fmt: str, args, mem, bits: int, wide: bool = False) -> str:
+def render(fmt: str, args, mem, bits: int, wide: bool = False, exponent_digits: int = 3) -> str:
     """The formatted text; ``fmt`` is already decoded, ``wide`` says whether this is a
-    w-function (then %s is wide and %S narrow)."""
+    w-function (then %s is wide and %S narrow); ucrt prints two exponent digits."""
     out = []
     i, n = 0, len(fmt)
     while i < n:
@@ -165,7 +165,7 @@ def render(fmt: str, args, mem, bits: int, wide: bool = False) -> str:
             where = args.int()
             mem.write(where, count.to_bytes({"h": 2, "hh": 1, "64": 8}.get(size, 4), "little"))
             continue
-        out.append(_one(conv, flags, width, prec, size, args, mem, bits, wide))
+        out.append(_one(conv, flags, width, prec, size, args, mem, bits, wide, exponent_digits))
     return "".join(out)
 
 
@@ -198,7 +198,7 @@ def _pad(body: str, sign: str, flags: str, width: int | None, zero_ok: bool) -> 
     return text.rjust(width)
 
 
-def _one(conv, flags, width, prec, size, args, mem, bits, wide) -> str:
+def _one(conv, flags, width, prec, size, args, mem, bits, wide, edigits=3) -> str:
     if conv in "di":
         v = _int_arg(args, size, bits, True)
         body = str(abs(v))
@@ -224,7 +224,7 @@ def _one(conv, flags, width, prec, size, args, mem, bits, wide) -> str:
         return _pad(body, "", flags, width, False)
     if conv in "eEfFgGaA":
         v = args.double()
-        body = _float(conv, abs(v), prec, "#" in flags)
+        body = _float(conv, abs(v), prec, "#" in flags, edigits)
         sign = "-" if math.copysign(1, v) < 0 else \
             "+" if "+" in flags else " " if " " in flags else ""
         return _pad(body, sign, flags, width, body[:1].isdigit())

@@ -1,4 +1,4 @@
-"""The emulated system DLLs, one table module per DLL (``kernel32``, ``msvcrt``).
+"""The emulated system DLLs, one table module per DLL (``kernel32``, ``msvcrt``, ``ucrtbase``, ``ntdll``).
 
 ``find_dll`` takes the canonical lower-case name (see ``apisets.canonical``).
 """
@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import importlib
 
-MODULES = {"kernel32.dll": "kernel32", "msvcrt.dll": "msvcrt"}
+MODULES = {"kernel32.dll": "kernel32", "msvcrt.dll": "msvcrt", "ucrtbase.dll": "ucrtbase",
+           "ntdll.dll": "ntdll"}
 
 
 def find_dll(canonical: str):

@@ -315,3 +315,13 @@ def qsort(p, base, n, size, compare):
         width *= 2
     p.mem.write(base, b"".join(data[k * size:(k + 1) * size] for k in order))
     p.heap.free(tmp)
+
+
+def strcspn(p, s, reject):
+    data, stop = strings.raw(p.mem, s), set(strings.raw(p.mem, reject))
+    return next((i for i, b in enumerate(data) if b in stop), len(data))
+
+
+def strspn(p, s, accept):
+    data, ok = strings.raw(p.mem, s), set(strings.raw(p.mem, accept))
+    return next((i for i, b in enumerate(data) if b not in ok), len(data))

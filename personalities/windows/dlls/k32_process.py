@@ -338,3 +338,29 @@ def IsDBCSLeadByte(p, byte):
 def IsProcessorFeaturePresent(p, feature):
     # PF_XMMI_INSTRUCTIONS_AVAILABLE (6), PF_XMMI64 (10), PF_NX_ENABLED (12), PF_SSE3 (13)
     return 1 if feature in (6, 10, 12, 13) else 0
+
+
+def RtlGetVersion(p, info):
+    """OSVERSIONINFOW: size, major, minor, build, platform (then the service-pack text)."""
+    from ..teb import WINDOWS_VERSION
+    major, minor, build = WINDOWS_VERSION
+    for k, v in enumerate((major, minor, build, 2)):
+        p.mem.put_u32(info + 4 + 4 * k, v)
+    p.mem.write(info + 20, bytes(256))
+    return 0                          # STATUS_SUCCESS
+
+
+def _bad_string(p, s, limit, wide):
+    try:
+        strings.raw(p.mem, s, wide=wide, limit=max(limit, 1) * (2 if wide else 1))
+    except Exception:
+        return 1
+    return 0
+
+
+def IsBadStringPtrA(p, s, limit):
+    return _bad_string(p, s, limit, False)
+
+
+def IsBadStringPtrW(p, s, limit):
+    return _bad_string(p, s, limit, True)

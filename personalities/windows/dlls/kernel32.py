@@ -93,6 +93,8 @@ ROWS = [
     fn("GetCurrentThreadId", P.GetCurrentThreadId, "", "uint"),
     fn("GetCurrentProcess", P.GetCurrentProcess, "", "handle"),
     fn("GetCurrentThread", P.GetCurrentThread, "", "handle"),
+    fn("IsBadStringPtrA", P.IsBadStringPtrA, "ptr size", "bool"),
+    fn("IsBadStringPtrW", P.IsBadStringPtrW, "ptr size", "bool"),
     fn("IsProcessorFeaturePresent", P.IsProcessorFeaturePresent, "uint", "bool"),
     # threads and synchronisation (one thread per process in this slice)
     fn("TlsAlloc", P.TlsAlloc, "", "uint"),

@@ -110,6 +110,8 @@ ROWS = [
     cdecl("strrchr", STR.strrchr, "str int", "ptr"),
     cdecl("strstr", STR.strstr, "str str", "ptr"),
     cdecl("_strdup", STR.strdup, "str", "ptr"),
+    cdecl("strcspn", STR.strcspn, "str str", "size"),
+    cdecl("strspn", STR.strspn, "str str", "size"),
     cdecl("memcpy", STR.memcpy, "ptr ptr size", "ptr"),
     cdecl("memmove", STR.memcpy, "ptr ptr size", "ptr"),
     cdecl("memset", STR.memset, "ptr int size", "ptr"),
