@@ -18,9 +18,9 @@ from .errors import GuiseError
 
 # how a guest's run ended -> guise's exit status (power-off: the guest's own code)
 ENDINGS = {"halt": exitcodes.VM_HALT, "reboot": exitcodes.VM_REBOOT, "fault": exitcodes.VM_FAULT,
-           "timeout": exitcodes.VM_TIMEOUT}
+           "timeout": exitcodes.VM_TIMEOUT, "panic": exitcodes.VM_PANIC}
 SAY = {"poweroff": "powered off", "halt": "halted for good", "reboot": "rebooted",
-       "fault": "stopped by a CPU fault", "timeout": "ended by --timeout"}
+       "fault": "stopped by a CPU fault", "timeout": "ended by --timeout", "panic": "kernel panic"}
 VM_EPILOG = "exit status:\n  the guest's power-off code (port 0xf4) when it powers off;\n" + \
     "\n".join(f"  {status:<4} {text}" for status, text in exitcodes.VM_TABLE)
 
@@ -33,10 +33,10 @@ def add_parser(subparsers) -> None:
                              epilog=VM_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     kind = run.add_mutually_exclusive_group(required=True)
     kind.add_argument("--multiboot", metavar="KERNEL", help="a multiboot-1 ELF kernel (samples/bin/mbkernel.elf)")
-    kind.add_argument("--kernel", metavar="BZIMAGE", help="a Linux bzImage (not implemented yet)")
+    kind.add_argument("--kernel", metavar="BZIMAGE", help="a Linux bzImage (64-bit boot protocol)")
     run.add_argument("--append", default="", metavar="CMDLINE", help="the kernel command line")
-    run.add_argument("--initrd", metavar="FILE", help="an initial RAM disk (with --kernel; not implemented yet)")
-    run.add_argument("--mem", default="64M", metavar="SIZE", help="guest RAM (default 64M)")
+    run.add_argument("--initrd", metavar="FILE", help="an initial RAM disk (with --kernel)")
+    run.add_argument("--mem", metavar="SIZE", help="guest RAM (default 64M; 256M with --kernel)")
     run.add_argument("--backend", default="auto", choices=("auto", "unicorn", "kvm"),
                      help="CPU back end (auto: unicorn; kvm is not implemented yet)")
     run.add_argument("--timeout", type=float, metavar="SECONDS", help="end a guest that runs longer")
@@ -58,39 +58,63 @@ def _size(text: str) -> int:
     return size & ~0xFFFF
 
 
+def _read(path: str, what: str, limit: int = 1 << 30) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read(limit)
+    except OSError as e:
+        raise GuiseError(f"{path}: {e.strerror}", exitcodes.NOT_FOUND) from None
+
+
 def cmd_run(args) -> int:
     from hw.boot import BootError, multiboot
     from hw.machine import PcMachine
-    if args.kernel or args.initrd:
-        raise GuiseError("--kernel/--initrd: the Linux boot protocol is not implemented yet "
-                         "(use --multiboot)", exitcodes.NOT_IMPLEMENTED)
     if args.backend == "kvm":
         raise GuiseError("--backend kvm: not implemented yet (guise vm info shows what this host has)",
                          exitcodes.NOT_IMPLEMENTED)
-    mem = _size(args.mem)
-    try:
-        with open(args.multiboot, "rb") as f:
-            image = f.read(64 << 20)
-    except OSError as e:
-        raise GuiseError(f"{args.multiboot}: {e.strerror}", exitcodes.NOT_FOUND) from None
+    if args.initrd and not args.kernel:
+        raise GuiseError("--initrd needs --kernel", exitcodes.USAGE)
+    mem = _size(args.mem or ("256M" if args.kernel else "64M"))
     out = sys.stdout.buffer
 
     def console(data: bytes) -> None:
         out.write(data)
         out.flush()
-    machine = PcMachine(mem, console)
-    try:
-        loaded = multiboot(image, machine, mem, args.append)
-    except BootError as e:
-        raise GuiseError(f"{args.multiboot}: {e}", exitcodes.CANNOT_EXECUTE) from None
-    machine.boot(loaded.entry, loaded.regs)
+    if args.kernel:
+        from hw.linuxboot import LinuxImage, TooLittleMemory, load
+        from unicorn.x86_const import UC_X86_REG_RSI
+        image = _read(args.kernel, "kernel")
+        initrd = _read(args.initrd, "initrd") if args.initrd else b""
+        try:
+            kernel = LinuxImage(image)
+            machine = PcMachine(mem, console, long_mode=True)
+            entry, zero_page = load(kernel, machine, mem, args.append, initrd)
+        except TooLittleMemory as e:
+            raise GuiseError(f"{args.kernel}: {e}", exitcodes.USAGE) from None
+        except BootError as e:
+            raise GuiseError(f"{args.kernel}: {e}", exitcodes.CANNOT_EXECUTE) from None
+        from hw.linuxboot import BOOT_CS, BOOT_DS, PML4
+        machine.cpu.enter_long_mode(PML4, entry, {UC_X86_REG_RSI: zero_page}, BOOT_CS, BOOT_DS)
+        name = args.kernel
+    else:
+        image = _read(args.multiboot, "kernel", 64 << 20)
+        machine = PcMachine(mem, console)
+        try:
+            loaded = multiboot(image, machine, mem, args.append)
+        except BootError as e:
+            raise GuiseError(f"{args.multiboot}: {e}", exitcodes.CANNOT_EXECUTE) from None
+        machine.boot(loaded.entry, loaded.regs)
+        name = args.multiboot
     t0 = time.monotonic()
     end = machine.run(timeout=args.timeout)
+    took = time.monotonic() - t0
     line = SAY[end.reason] + (f" (code {end.code})" if end.reason == "poweroff" else "") + \
         (f": {end.detail}" if end.detail else "")
+    out.flush()
     sys.stderr.write(f"guise vm: {line}\n")
     if args.stats:
-        sys.stderr.write(f"guise vm: {time.monotonic() - t0:.3f} s, backend unicorn, {mem >> 20} MiB; "
+        counts = ", ".join(f"{k} {v}" for k, v in machine.counts.items())
+        sys.stderr.write(f"guise vm: {took:.3f} s, backend unicorn, {mem >> 20} MiB; {counts}; "
                          f"ports nobody answered: {dict(machine.bus.unclaimed) or 'none'}\n")
     return end.code if end.reason == "poweroff" else ENDINGS[end.reason]
 

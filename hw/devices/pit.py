@@ -22,6 +22,7 @@ class _Channel:
         self.read_lo = True
         self.armed = False
         self.fired = 0
+        self.gate = True         # channel 2's gate is port 0x61 bit 0; 0 and 1 are always on
 
     def count(self, now: float) -> int:
         ticks = int((now - self.start) * FREQ)
@@ -75,6 +76,26 @@ class Pit:
             return byte
         c.latched = None
         return value & 0xFF if c.access == 1 else value >> 8
+
+    def set_gate(self, n: int, high: bool) -> None:
+        """A rising gate restarts the count (modes 0-3 reload on it, as the chip does)."""
+        c = self.ch[n]
+        if high and not c.gate:
+            c.start = self.clock()
+        c.gate = high
+
+    def output(self, n: int) -> bool:
+        """The OUT pin of channel ``n`` now: modes 0/1 go high at terminal count;
+        mode 3 is high for the first half of each period, mode 2 low for one tick."""
+        c = self.ch[n]
+        if not c.gate:
+            return c.mode not in (0, 1)
+        count = c.count(self.clock())
+        if c.mode in (0, 1):
+            return count == 0
+        if c.mode == 3:
+            return count > c.reload // 2
+        return count != 1
 
     def next_deadline(self):
         """When channel 0 next fires (machine clock seconds), or None."""
