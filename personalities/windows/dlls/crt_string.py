@@ -325,3 +325,126 @@ def strcspn(p, s, reject):
 def strspn(p, s, accept):
     data, ok = strings.raw(p.mem, s), set(strings.raw(p.mem, accept))
     return next((i for i, b in enumerate(data) if b not in ok), len(data))
+
+
+# -- wide strings -------------------------------------------------------------------
+def _w(p, s) -> str:
+    return strings.read_w(p.mem, s)
+
+
+def wcscmp(p, a, b):
+    x, y = _w(p, a), _w(p, b)
+    return (x > y) - (x < y)
+
+
+def wcsicmp(p, a, b):
+    x, y = _w(p, a).lower(), _w(p, b).lower()
+    return (x > y) - (x < y)
+
+
+def wcscpy(p, dst, src):
+    p.mem.write(dst, strings.raw(p.mem, src, wide=True) + b"\0\0")
+    return dst
+
+
+def wcsdup(p, s):
+    data = strings.raw(p.mem, s, wide=True) + b"\0\0"
+    a = p.heap.alloc(len(data))
+    p.mem.write(a, data)
+    return a
+
+
+def wcschr(p, s, c):
+    i = _w(p, s).find(chr(c & 0xFFFF)) if c & 0xFFFF else wcslen(p, s)
+    return s + 2 * i if i >= 0 else 0
+
+
+def wcsrchr(p, s, c):
+    i = _w(p, s).rfind(chr(c & 0xFFFF)) if c & 0xFFFF else wcslen(p, s)
+    return s + 2 * i if i >= 0 else 0
+
+
+def srand(p, seed):
+    p.state["rand"] = seed & 0xFFFFFFFF
+
+
+def rand(p):
+    """msvcrt's generator: seed = seed * 214013 + 2531011, the high 15 bits out."""
+    seed = (p.state.get("rand", 1) * 214013 + 2531011) & 0xFFFFFFFF
+    p.state["rand"] = seed
+    return (seed >> 16) & 0x7FFF
+
+
+def wcspbrk(p, s, accept):
+    text, ok = _w(p, s), set(_w(p, accept))
+    i = next((k for k, ch in enumerate(text) if ch in ok), -1)
+    return s + 2 * i if i >= 0 else 0
+
+
+def towlower(p, c):
+    return ord(chr(c & 0xFFFF).lower()[0]) if len(chr(c & 0xFFFF).lower()) == 1 else c & 0xFFFF
+
+
+def towupper(p, c):
+    return ord(chr(c & 0xFFFF).upper()[0]) if len(chr(c & 0xFFFF).upper()) == 1 else c & 0xFFFF
+
+
+def iswspace(p, c):
+    return 1 if chr(c & 0xFFFF).isspace() else 0
+
+
+def iswdigit(p, c):
+    return 1 if 0x30 <= (c & 0xFFFF) <= 0x39 else 0
+
+
+def iswalpha(p, c):
+    return 1 if chr(c & 0xFFFF).isalpha() else 0
+
+
+def wcsncmp(p, a, b, n):
+    x, y = _w(p, a)[:n], _w(p, b)[:n]
+    return (x > y) - (x < y)
+
+
+def wcsnicmp(p, a, b, n):
+    x, y = _w(p, a)[:n].lower(), _w(p, b)[:n].lower()
+    return (x > y) - (x < y)
+
+
+def wcsstr(p, s, sub):
+    i = _w(p, s).find(_w(p, sub))
+    return s + 2 * i if i >= 0 else 0
+
+
+def wcscspn(p, s, reject):
+    text, stop = _w(p, s), set(_w(p, reject))
+    return next((i for i, ch in enumerate(text) if ch in stop), len(text))
+
+
+def wcsupr(p, s):
+    text = _w(p, s)
+    p.mem.write(s, "".join(ch.upper() if len(ch.upper()) == 1 else ch for ch in text).encode("utf-16-le", "surrogatepass"))
+    return s
+
+
+def _wide_int(p, s, endptr, base, bits, signed):
+    """wcstol/wcstoul: the digits are ASCII, so parse a narrow copy and map the end back."""
+    text = _w(p, s)
+    narrow = "".join(ch if ord(ch) < 128 else "\x01" for ch in text).encode("ascii")
+    tmp = p.heap.alloc(len(narrow) + 1)
+    p.mem.write(tmp, narrow + b"\0")
+    end = p.heap.alloc(p.ptr, zero=True)
+    v = _parse_int(p, tmp, base, bits, signed, end)
+    if endptr:
+        p.mem.put_ptr(endptr, s + 2 * (p.mem.ptr(end) - tmp))
+    p.heap.free(tmp)
+    p.heap.free(end)
+    return v
+
+
+def wcstol(p, s, endptr, base):
+    return _wide_int(p, s, endptr, base, 32, True)
+
+
+def wcstoul(p, s, endptr, base):
+    return _wide_int(p, s, endptr, base, 32, False)

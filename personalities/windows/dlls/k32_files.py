@@ -357,30 +357,47 @@ def GetTempPathW(p, size, buf):
     return _temp(p, size, buf, True)
 
 
-# -- console ------------------------------------------------------------------------
-def GetConsoleMode(p, h, pmode):
-    f = _file(p, h)
-    if f is None or not f.console:
-        return fail(p, W.ERROR_INVALID_HANDLE)
-    p.mem.put_u32(pmode, 0x3 if h == p.std[0] else 0x7)
-    return 1
+def full_path(p, name: str) -> str:
+    """GetFullPathName's lexical rules: relative names join the current directory, a
+    rooted name takes the current drive, "." and ".." fold away; nothing is checked."""
+    name = name.replace("/", "\\")
+    cwd = p.paths.cwd()
+    if len(name) >= 2 and name[1] == ":":
+        drive, rest = name[:2].upper(), name[2:]
+        if not rest.startswith("\\"):
+            base = cwd if cwd[:2].upper() == drive else drive + "\\"
+            rest = base[2:].rstrip("\\") + "\\" + rest
+    elif name.startswith("\\\\"):
+        return name
+    elif name.startswith("\\"):
+        drive, rest = cwd[:2], name
+    else:
+        drive, rest = cwd[:2], cwd[2:].rstrip("\\") + "\\" + name
+    parts = []
+    for c in rest.split("\\"):
+        if c in ("", "."):
+            continue
+        if c == "..":
+            if parts:
+                parts.pop()
+            continue
+        parts.append(c)
+    trailing = "\\" if rest.endswith("\\") and parts else ""
+    return drive + "\\" + "\\".join(parts) + trailing
 
 
-def _write_console(p, h, buf, n, pwritten, wide):
-    f = _file(p, h)
-    if f is None or not f.console:
-        return fail(p, W.ERROR_INVALID_HANDLE)
-    data = p.mem.read(buf, n * (2 if wide else 1))
-    text = strings.decode(data, wide)
-    write_all(p, f, text.encode("utf-8", "replace"))
-    if pwritten:
-        p.mem.put_u32(pwritten, n)
-    return 1
+def _full(p, name, size, buf, filepart, wide):
+    text = full_path(p, strings.read(p.mem, name, wide))
+    n, ok = strings.copy_out(p.mem, buf, size, text, wide)
+    if ok and filepart:
+        cut = text.rfind("\\") + 1
+        p.mem.put_ptr(filepart, buf + len(strings.encode(text[:cut], wide)) if cut < len(text) else 0)
+    return n
 
 
-def WriteConsoleA(p, h, buf, n, pwritten, reserved):
-    return _write_console(p, h, buf, n, pwritten, False)
+def GetFullPathNameA(p, name, size, buf, filepart):
+    return _full(p, name, size, buf, filepart, False)
 
 
-def WriteConsoleW(p, h, buf, n, pwritten, reserved):
-    return _write_console(p, h, buf, n, pwritten, True)
+def GetFullPathNameW(p, name, size, buf, filepart):
+    return _full(p, name, size, buf, filepart, True)

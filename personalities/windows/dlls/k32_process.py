@@ -364,3 +364,38 @@ def IsBadStringPtrA(p, s, limit):
 
 def IsBadStringPtrW(p, s, limit):
     return _bad_string(p, s, limit, True)
+
+
+def _expand_env(p, src, buf, size, wide):
+    """%NAME% replaced by its value (names case-insensitive); unknown names stay as written.
+    Returns characters including the NUL, as ExpandEnvironmentStrings does."""
+    import re
+    env = environment(p)
+    text = re.sub(r"%([^%]+)%", lambda m: env[m.group(1).upper()][1] if m.group(1).upper() in env
+                  else m.group(0), strings.read(p.mem, src, wide))
+    n = len(strings.encode(text, wide)) // (2 if wide else 1) + 1
+    if buf and size >= n:
+        p.mem.write(buf, strings.encode(text, wide) + (b"\0\0" if wide else b"\0"))
+    return n
+
+
+def ExpandEnvironmentStringsA(p, src, buf, size):
+    return _expand_env(p, src, buf, size, False)
+
+
+def ExpandEnvironmentStringsW(p, src, buf, size):
+    return _expand_env(p, src, buf, size, True)
+
+
+def _systemtime(p, out, t):
+    import struct
+    p.mem.write(out, struct.pack("<8H", t.tm_year, t.tm_mon, (t.tm_wday + 1) % 7, t.tm_mday,
+                                 t.tm_hour, t.tm_min, t.tm_sec, int(time.time() * 1000) % 1000))
+
+
+def GetLocalTime(p, out):
+    _systemtime(p, out, time.localtime())
+
+
+def GetSystemTime(p, out):
+    _systemtime(p, out, time.gmtime())
