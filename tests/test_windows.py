@@ -73,6 +73,7 @@ def wine(tmp_path_factory):
     def run(argv, cwd, extra_env=None, stdin=b""):
         p = subprocess.run([exe, *map(str, argv)], cwd=cwd, env={**env, **(extra_env or {})},
                            input=stdin, capture_output=True, timeout=120)
+        run.stderr = p.stderr
         return p.returncode, p.stdout
     return run
 
@@ -249,16 +250,33 @@ def test_trace_json(prefix, tmp_path):
 WINE_PROGRAMS = "/usr/lib/x86_64-linux-gnu/wine/x86_64-windows"
 
 
-@pytest.mark.parametrize("argv", [["secedit.exe"], ["fc.exe", "a.txt", "b.txt"], ["where.exe", "x"]])
+@pytest.mark.parametrize("argv", [
+    ["secedit.exe"], ["fc.exe", "a.txt", "b.txt"], ["where.exe", "x"], ["hostname.exe"],
+    ["attrib.exe", "a.txt"], ["expand.exe"],
+    ["cmd.exe", "/c", "echo hi & exit 3"],
+    ["cmd.exe", "/c", "set GUISE_X=42& echo %GUISE_X%"],
+    ["cmd.exe", "/c", "if 1==1 (echo yes) else (echo no)"],
+    ["cmd.exe", "/c", "for %i in (a b c) do @echo item %i"],
+    ["cmd.exe", "/c", "type a.txt"],
+    ["cmd.exe", "/c", "echo redirected> out.txt & type out.txt"],
+    ["cmd.exe", "/c", "exit 7"],
+], ids=lambda argv: " ".join(argv))
 def test_wine_console_programs(argv, wine, prefix, tmp_path):
-    """Programs nobody here wrote (Wine's own, built against ucrtbase): same stdout and
-    status as under wine64 itself, nothing on stderr (WINEDEBUG=-all reaches them)."""
+    """Programs nobody here wrote (Wine's own, built against ucrtbase, message tables and
+    string resources): same stdout and status as under wine64 itself, nothing on stderr
+    (WINEDEBUG=-all reaches them)."""
     exe = os.path.join(WINE_PROGRAMS, argv[0])
     if not os.path.exists(exe):
         pytest.fail(f"{exe} is missing: it comes with Debian's wine64 package")
-    (tmp_path / "a.txt").write_text("a\n")
-    (tmp_path / "b.txt").write_text("b\n")
-    wstatus, wout = wine([exe, *argv[1:]], tmp_path)
-    g = guise([exe, *argv[1:]], tmp_path, prefix, env={"WINEDEBUG": "-all"})
-    assert (g.status, g.stdout) == (wstatus, wout), g.stderr
-    assert g.stderr == b""
+    wdir, gdir = tmp_path / "wine", tmp_path / "guise"
+    for d in (wdir, gdir):
+        d.mkdir()
+        (d / "a.txt").write_bytes(b"a\r\nsecond line\r\n")
+        (d / "b.txt").write_text("b\n")
+    wstatus, wout = wine([exe, *argv[1:]], wdir)
+    werr = wine.stderr
+    g = guise([exe, *argv[1:]], gdir, prefix, env={"WINEDEBUG": "-all"})
+    same = lambda out, d: out.replace(b"\\" + d + b"\\", b"\\DIR\\")     # noqa: E731
+    assert (g.status, same(g.stdout, b"guise")) == (wstatus, same(wout, b"wine")), g.stderr
+    assert g.stderr == werr
+    assert sorted(os.listdir(gdir)) == sorted(os.listdir(wdir))

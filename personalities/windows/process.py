@@ -114,7 +114,7 @@ class WindowsProcess:
         self.tid = self.pid + 1
         self.exe_guest = image.details.get("resolved") or fs.absolute(path)
         self.argv = [os.fsdecode(a) for a in argv]
-        self.env = [os.fsdecode(e) for e in envp]
+        self.env = windows_environment([os.fsdecode(e) for e in envp])
         self._build(base)
 
     # -- building the process ---------------------------------------------------
@@ -523,6 +523,19 @@ class WindowsProcess:
             res.guise_status, res.message = INTERNAL_STATUS, f"internal CPU error at {stop.pc:#x}: {stop.detail}"
             return
         res.exit_status = code & 0xFF
+
+
+# what a fresh Windows has for the variables whose host (Linux) values mean nothing to a
+# Windows program; everything else in the caller's environment passes through
+WINDOWS_ENV = {"PATH": "C:\\Windows\\system32;C:\\Windows", "TEMP": "C:\\Temp", "TMP": "C:\\Temp",
+               "SystemRoot": "C:\\Windows", "windir": "C:\\Windows", "SystemDrive": "C:",
+               "ComSpec": "C:\\Windows\\system32\\cmd.exe", "PATHEXT": ".COM;.EXE;.BAT;.CMD"}
+
+
+def windows_environment(env: list[str]) -> list[str]:
+    names = {k.upper() for k in WINDOWS_ENV}
+    kept = [e for e in env if e.partition("=")[0].upper() not in names]
+    return kept + [f"{k}={v}" for k, v in WINDOWS_ENV.items()]
 
 
 class StrayTrap(Exception):

@@ -66,3 +66,26 @@ def SetConsoleTextAttribute(p, h, attr):
 
 def SetConsoleTitle(p, title):
     return 1
+
+
+def _read_console(p, h, buf, n, pread, wide):
+    """A line from the terminal; a redirected handle is not a console (programs such as
+    cmd.exe then fall back to ReadFile)."""
+    import os
+    f = _file(p, h)
+    if f is None or not f.console:
+        return fail(p, W.ERROR_INVALID_HANDLE)
+    data = os.read(f.fd, 4096)
+    text = data.decode("utf-8", "replace").replace("\r\n", "\n").replace("\n", "\r\n")[:n]
+    p.mem.write(buf, strings.encode(text, wide))
+    if pread:
+        p.mem.put_u32(pread, len(text))
+    return 1
+
+
+def ReadConsoleA(p, h, buf, n, pread, control):
+    return _read_console(p, h, buf, n, pread, False)
+
+
+def ReadConsoleW(p, h, buf, n, pread, control):
+    return _read_console(p, h, buf, n, pread, True)

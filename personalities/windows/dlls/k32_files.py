@@ -401,3 +401,41 @@ def GetFullPathNameA(p, name, size, buf, filepart):
 
 def GetFullPathNameW(p, name, size, buf, filepart):
     return _full(p, name, size, buf, filepart, True)
+
+
+def _search(p, path, name, ext, size, buf, filepart, wide):
+    """SearchPath: ``name`` (plus ``ext`` if it has no extension) in the directories of
+    ``path``, or else the program's directory, the current one, the system ones and %PATH%."""
+    from .k32_process import environment
+    fname = strings.read(p.mem, name, wide)
+    if ext and "." not in fname.replace("/", "\\").rsplit("\\", 1)[-1]:
+        fname += strings.read(p.mem, ext, wide)
+    if path:
+        dirs = [d for d in strings.read(p.mem, path, wide).split(";") if d]
+    else:
+        dirs = [p.exe_windows.rsplit("\\", 1)[0], ".", "C:\\Windows\\system32", "C:\\Windows"]
+        dirs += [d for d in environment(p).get("PATH", ("", ""))[1].split(";") if d]
+    candidates = [fname] if ("\\" in fname or "/" in fname or ":" in fname) else \
+        [d.rstrip("\\") + "\\" + fname for d in dirs]
+    for cand in candidates:
+        try:
+            st = p.fs.stat(guest_path(p, cand))
+        except OSError:
+            continue
+        if (st.st_mode & 0o170000) == 0o040000:
+            continue
+        text = full_path(p, cand)
+        n, ok = strings.copy_out(p.mem, buf, size, text, wide)
+        if ok and filepart:
+            cut = text.rfind("\\") + 1
+            p.mem.put_ptr(filepart, buf + len(strings.encode(text[:cut], wide)))
+        return n
+    return fail(p, W.ERROR_FILE_NOT_FOUND)
+
+
+def SearchPathA(p, path, name, ext, size, buf, filepart):
+    return _search(p, path, name, ext, size, buf, filepart, False)
+
+
+def SearchPathW(p, path, name, ext, size, buf, filepart):
+    return _search(p, path, name, ext, size, buf, filepart, True)

@@ -399,3 +399,46 @@ def GetLocalTime(p, out):
 
 def GetSystemTime(p, out):
     _systemtime(p, out, time.gmtime())
+
+
+def FileTimeToLocalFileTime(p, src, dst):
+    ticks = p.mem.u64(src)
+    secs = (ticks - EPOCH_DELTA) / 1e7
+    offset = time.localtime(secs).tm_gmtoff if -1e10 < secs < 1e10 else 0
+    p.mem.put_u64(dst, ticks + offset * 10_000_000)
+    return 1
+
+
+def FileTimeToSystemTime(p, src, out):
+    ticks = p.mem.u64(src)
+    if ticks >> 63:
+        return fail(p, W.ERROR_INVALID_PARAMETER)
+    secs, rem = divmod(ticks - EPOCH_DELTA, 10_000_000)
+    import struct
+    t = time.gmtime(secs) if -62135596800 <= secs < 253402300800 else None
+    if t is None:
+        return fail(p, W.ERROR_INVALID_PARAMETER)
+    p.mem.write(out, struct.pack("<8H", t.tm_year, t.tm_mon, (t.tm_wday + 1) % 7, t.tm_mday,
+                                 t.tm_hour, t.tm_min, t.tm_sec, rem // 10_000))
+    return 1
+
+
+def DuplicateHandle(p, src_proc, h, dst_proc, out, access, inherit, options):
+    """Within this process only: a new handle to the same object (files get their own
+    host descriptor, as a duplicated Windows handle closes independently)."""
+    import os as _os
+    from ..handles import FileObject
+    me = (1 << p.bits) - 1
+    if src_proc not in (me, 0xFFFFFFFF) or dst_proc not in (me, 0xFFFFFFFF):
+        return fail(p, W.ERROR_ACCESS_DENIED)
+    obj = p.handles.get(h)
+    if obj is None:
+        return fail(p, W.ERROR_INVALID_HANDLE)
+    if isinstance(obj, FileObject):
+        obj = FileObject(_os.dup(obj.fd), obj.name, obj.access, obj.append, owned=True)
+    new = p.handles.add(obj)
+    if options & 1:                  # DUPLICATE_CLOSE_SOURCE
+        p.handles.close(h)
+    if out:
+        p.mem.put_ptr(out, new)
+    return 1
