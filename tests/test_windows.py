@@ -39,6 +39,7 @@ CASES = {
     "crash-div": (["div"], {}),            # 0xC0000094, integer divide by zero
     "lines": ([], {}),
     "apiloop": (["2000"], {}),
+    "wide": (["two words", "x"], {}),   # wmain, __wgetmainargs, code pages, wide printf
     "math": ([], {}),             # doubles in xmm registers / on the stack, results in xmm0 / st(0)
     "dirs": ([], {}),             # FindFirstFile wildcards, qsort calling back into the guest
 }

@@ -514,3 +514,48 @@ def perror(p, s):
     n = p.mem.u32(errno_ptr(p))
     prefix = strings.raw(p.mem, s) + b": " if s and strings.raw(p.mem, s) else b""
     _out(p, std_stream(p, 2), prefix + MESSAGES.get(n, "Unknown error").encode() + b"\n")
+
+
+# -- wide output: formatted as UTF-16, written to the (text-mode, ANSI) stream in 1252 ----
+def _wout(p, fp: int, fmt: int, args) -> int:
+    text = printf.render(strings.read_w(p.mem, fmt), args, p.mem, p.bits, wide=True)
+    r = _out(p, fp, text.encode("cp1252", "replace"))
+    return len(text) if r >= 0 else -1
+
+
+def wprintf(p, fmt, args):
+    return _wout(p, std_stream(p, 1), fmt, args)
+
+
+def fwprintf(p, fp, fmt, args):
+    return _wout(p, fp, fmt, args)
+
+
+def vwprintf(p, fmt, va):
+    return _wout(p, std_stream(p, 1), fmt, _va(p, va))
+
+
+def vfwprintf(p, fp, fmt, va):
+    return _wout(p, fp, fmt, _va(p, va))
+
+
+def swprintf(p, buf, fmt, args):
+    """msvcrt's two-argument swprintf (no count)."""
+    return _store(p, buf, _render(p, fmt, args, wide=True), None, unit=2)
+
+
+def snwprintf(p, buf, count, fmt, args):
+    return _store(p, buf, _render(p, fmt, args, wide=True), count, unit=2)
+
+
+def vsnwprintf(p, buf, count, fmt, va):
+    return _store(p, buf, _render(p, fmt, _va(p, va), wide=True), count, unit=2)
+
+
+def fputwc(p, c, fp):
+    ch = chr(c & 0xFFFF)
+    return c & 0xFFFF if _out(p, fp, ch.encode("cp1252", "replace")) >= 0 else 0xFFFF   # WEOF
+
+
+def fputws(p, s, fp):
+    return 0 if _out(p, fp, strings.read_w(p.mem, s).encode("cp1252", "replace")) >= 0 else -1

@@ -12,7 +12,8 @@ MSVCRT_ONLY = {"__getmainargs", "__wgetmainargs", "__p__acmdln", "__p__wcmdln", 
                "_acmdln", "_wcmdln", "__initenv", "__winitenv", "__argc", "__argv", "__wargv",
                "_environ", "__mb_cur_max", "___mb_cur_max_func", "_amsg_exit", "__dllonexit",
                "printf", "fprintf", "vfprintf", "vprintf", "sprintf", "vsprintf", "_snprintf",
-               "_vsnprintf", "wprintf", "fwprintf", "scanf", "sscanf", "__set_app_type", "_onexit"}
+               "_vsnprintf", "wprintf", "fwprintf", "vwprintf", "vfwprintf", "swprintf", "_snwprintf",
+               "_vsnwprintf", "scanf", "sscanf", "__set_app_type", "_onexit"}
 
 ROWS = [r for r in MSVCRT_ROWS if r.name not in MSVCRT_ONLY] + [
     cdecl("_set_app_type", lambda p, kind: None, "int", "void"),
