@@ -51,8 +51,9 @@ def _start(p, pattern: str, buf: int, wide: bool):
             if not _match(name, spec):
                 continue
             try:
-                st = os.stat(name, dir_fd=fd, follow_symlinks=True) if name not in (".", "..") \
-                    else os.fstat(fd)
+                # through the view with the directory's descriptor: a symlink in the listing
+                # resolves inside the jail, never on the host
+                st = p.fs.stat(os.fsencode(name), dirfd=fd) if name not in (".", "..") else os.fstat(fd)
             except OSError:
                 st = None
             entries.append((name, st))
