@@ -37,6 +37,7 @@ CASES = {
     "crash-null": (["null"], {}),          # unhandled access violation: status 0xC0000005 & 0xFF
     "crash-strlen": (["strlen"], {}),      # ... raised inside msvcrt's strlen
     "crash-div": (["div"], {}),            # 0xC0000094, integer divide by zero
+    "crash-writefile": (["writefile"], {}),  # a bad buffer to WriteFile is an error code, not a crash
     "lines": ([], {}),
     "apiloop": (["2000"], {}),
     "wide": (["two words", "x"], {}),   # wmain, __wgetmainargs, code pages, wide printf

@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import os
 
+from personalities.guestmem import GuestFault
 from .. import strings, winerror as W
 from ..handles import FileObject, STD_ERROR, STD_INPUT, STD_OUTPUT
 
@@ -105,7 +106,10 @@ def ReadFile(p, h, buf, n, pread, overlapped):
         data = os.read(f.fd, n)
     except OSError as e:
         return os_fail(p, e)
-    p.mem.write(buf, data)
+    try:
+        p.mem.write(buf, data)
+    except GuestFault:               # the kernel probes the buffer: an error, not an exception
+        return fail(p, W.ERROR_INVALID_USER_BUFFER if buf == 0 else W.ERROR_NOACCESS)
     if pread:
         p.mem.put_u32(pread, len(data))
     return 1
@@ -115,7 +119,10 @@ def WriteFile(p, h, buf, n, pwritten, overlapped):
     f = _file(p, h)
     if f is None:
         return fail(p, W.ERROR_INVALID_HANDLE)
-    data = p.mem.read(buf, n)
+    try:
+        data = p.mem.read(buf, n)
+    except GuestFault:
+        return fail(p, W.ERROR_INVALID_USER_BUFFER if buf == 0 else W.ERROR_NOACCESS)
     try:
         done = write_all(p, f, data)
     except OSError as e:
