@@ -30,7 +30,8 @@ MAX_IMPORT_DLLS = 4096
 MAX_IMPORTS_PER_DLL = 1 << 16
 SUBSYSTEMS = {1: "native", 2: "windows-gui", 3: "windows-console", 9: "windows-ce-gui",
               10: "efi-application"}
-DIR_EXPORT, DIR_IMPORT, DIR_BASERELOC, DIR_TLS, DIR_DELAY_IMPORT = 0, 1, 5, 9, 13
+DIR_EXPORT, DIR_IMPORT, DIR_RESOURCE, DIR_BASERELOC, DIR_TLS, DIR_DELAY_IMPORT = 0, 1, 2, 5, 9, 13
+MAX_RESOURCES = 1 << 16
 REL_ABSOLUTE, REL_HIGH, REL_LOW, REL_HIGHLOW, REL_DIR64 = 0, 1, 2, 3, 10
 
 
@@ -80,6 +81,7 @@ class PeInfo:
     exports: dict                           # name -> rva (only what the export table names)
     sections: list[tuple[str, int, int, int]]  # (name, rva, size, prot)
     memory: bytearray                       # the image laid out at its preferred base
+    resources: dict = dataclasses.field(default_factory=dict)  # (type, name, lang) -> (rva, size)
 
     @property
     def is_dll(self) -> bool:
@@ -218,7 +220,10 @@ def _parse(data: bytes, path: str) -> Image:
     imports += _imports(m, ddir[DIR_DELAY_IMPORT], bits, path, delayed=True)
     relocs = _relocations(m, ddir[DIR_BASERELOC], size_of_image, path)
     tls = _tls(m, ddir[DIR_TLS], bits, image_base, size_of_image, path)
-    exports = _exports(m, ddir[DIR_EXPORT], path)
+    # Windows reads exports and resources only when asked (GetProcAddress, LoadString):
+    # damage there does not stop a program from loading, so here it only empties them
+    exports = _lenient(lambda: _exports(m, ddir[DIR_EXPORT], path))
+    resources = _lenient(lambda: _resources(m, ddir[DIR_RESOURCE], size_of_image, path))
 
     if small:
         segments = [Segment(0, size_of_image, size_of_image, 0, 7)]
@@ -233,13 +238,20 @@ def _parse(data: bytes, path: str) -> Image:
                   size_of_headers=size_of_headers, subsystem=subsystem, dll_characteristics=dll_chars,
                   characteristics=chars, stack_reserve=stack_reserve, stack_commit=stack_commit,
                   imports=imports, relocations=relocs, tls=tls, exports=exports,
-                  sections=sections, memory=mem)
+                  sections=sections, memory=mem, resources=resources)
     image = Image(format="pe", arch=arch, bits=bits, entry=entry, segments=segments,
                   position_independent=True, kind="dll" if chars & FILE_DLL else "exec",
                   needed=[d.dll for d in imports], abi="windows", path=path,
                   details={"pe": info})
     _fill(image)
     return image
+
+
+def _lenient(read) -> dict:
+    try:
+        return read()
+    except LoaderError:
+        return {}
 
 
 def _fill(image: Image) -> None:
@@ -364,6 +376,49 @@ def _exports(m: _View, d: tuple[int, int], path: str) -> dict:
         if idx >= nfunc:
             raise LoaderError(f"{path}: export ordinal {idx} out of range")
         out[m.cstr(m.u32(names + 4 * i))] = m.u32(funcs + 4 * idx)
+    return out
+
+
+def _resources(m: _View, d: tuple[int, int], size_of_image: int, path: str) -> dict:
+    """The three-level resource tree (type, name, language) flattened to a dict; ids
+    are ints, names are upper-case strings (lookups are case-insensitive)."""
+    root, _size = d
+    out: dict = {}
+    if root == 0:
+        return out
+    m.what = "resource directory"
+
+    def entries(rva: int):
+        named, ids = m.u16(rva + 12), m.u16(rva + 14)
+        if named + ids > MAX_RESOURCES:
+            raise LoaderError(f"{path}: resource directory too large")
+        for i in range(named + ids):
+            e = rva + 16 + 8 * i
+            name, target = m.u32(e), m.u32(e + 4)
+            if name & 0x80000000:
+                off = root + (name & 0x7FFFFFFF)
+                n = m.u16(off)
+                m._need(off + 2, 2 * n)
+                key = bytes(m.data[off + 2:off + 2 + 2 * n]).decode("utf-16-le", "replace").upper()
+            else:
+                key = name & 0xFFFF
+            yield key, target
+
+    for tkey, t in entries(root):
+        if not t & 0x80000000:
+            continue
+        for nkey, n in entries(root + (t & 0x7FFFFFFF)):
+            if not n & 0x80000000:
+                continue
+            for lkey, leaf in entries(root + (n & 0x7FFFFFFF)):
+                if leaf & 0x80000000:
+                    continue
+                data_rva, size = m.u32(root + leaf), m.u32(root + leaf + 4)
+                if data_rva + size > size_of_image:
+                    raise LoaderError(f"{path}: resource data lies outside the image")
+                out[(tkey, nkey, lkey)] = (data_rva, size)
+                if len(out) > MAX_RESOURCES:
+                    raise LoaderError(f"{path}: too many resources")
     return out
 
 

@@ -172,3 +172,29 @@ def test_mutated_programs_run_without_host_crash(tmp_path):
         assert p.returncode >= 0
         ran += p.returncode not in ALLOWED
     assert ran > 0
+
+
+WINE_CMD = "/usr/lib/x86_64-linux-gnu/wine/x86_64-windows/cmd.exe"
+
+
+def test_resources_of_a_real_program_and_their_mutants():
+    """cmd.exe (Wine's) carries string and version resources: the tree is read, and
+    mutants of it still end in an Image or a LoaderError."""
+    if not os.path.exists(WINE_CMD):
+        pytest.fail(f"{WINE_CMD} is missing: it comes with Debian's wine64 package")
+    data = open(WINE_CMD, "rb").read()
+    info = parse(data).details["pe"]
+    assert any(k[0] == 6 for k in info.resources)          # RT_STRING blocks
+    lief = pytest.importorskip("lief")
+    ref = lief.PE.parse(WINE_CMD)
+    assert sum(1 for k in info.resources if k[0] == 6) == \
+        sum(len(n.childs) for t in ref.resources.childs if t.id == 6 for n in t.childs)
+    rng = random.Random("cmd")
+    sect = ref.get_section(".rsrc")
+    lo, hi = sect.offset, sect.offset + min(sect.size, 0x2000)    # the directory tree is at the start
+    for _ in range(300):
+        b = bytearray(data)
+        for _ in range(rng.randint(1, 6)):
+            i = rng.randrange(lo, hi)
+            b[i] = rng.choice([0, 0xFF, 0x80, rng.getrandbits(8)])
+        parse(bytes(b))
