@@ -16,6 +16,7 @@ NOT_FOUND = 127              # program or its interpreter not found
 
 TABLE = [
     (UNSUPPORTED_INSTRUCTION, "the guest used an instruction the emulated CPU does not implement"),
+    (NOT_IMPLEMENTED, "the guest called an API guise does not implement yet (not implemented: DLL!Name)"),
     (INTERNAL, "internal error in guise"),
     (CANNOT_EXECUTE, "the program is not a loadable executable (malformed, wrong machine, unknown format)"),
     (NOT_FOUND, "the program or its ELF interpreter does not exist"),
