@@ -362,7 +362,7 @@ class JailView(FileSystemView):
                 return Loc(d, c, child, layer, fd, st)
             if not stat.S_ISDIR(st.st_mode):
                 raise _err(20)
-            if child not in self._granted:
+            if self._reader is not None and child not in self._granted:
                 self._require(d.mount, st, SEARCH)
             try:
                 sub = self._child_dir(d, c, i, owned)
@@ -434,8 +434,7 @@ class JailView(FileSystemView):
 
     def may_chown(self, uid: int, gid: int) -> None:
         """``--untrusted``: the guest is not root, so it cannot give files away."""
-        if self._reader is not None and uid not in (-1, self._reader[0]) or \
-                self._reader is not None and gid not in (-1, self._reader[1]):
+        if self._reader is not None and (uid not in (-1, self._reader[0]) or gid not in (-1, self._reader[1])):
             raise _err(1)
 
     def _own(self, loc: Loc, up: int) -> None:

@@ -123,6 +123,18 @@ def twin_copies(src, tmp_path_factory, mtime: int):
     return copies
 
 
+def load_or_none(data: bytes, name: str):
+    """The loader's image of ``data``, or None when it refuses it, which it must
+    do with a one-line LoaderError (the fuzz tests' oracle)."""
+    import io
+    from loader import LoaderError, load_image
+    try:
+        return load_image(io.BytesIO(data), name)
+    except LoaderError as e:
+        assert "\n" not in str(e)
+        return None
+
+
 def need(path: Path, how: str):
     """Tests must not silently skip on CI: a missing prerequisite is an error there."""
     if not Path(path).exists():

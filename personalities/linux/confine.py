@@ -168,9 +168,7 @@ def _counting(fn, fd_index, count_index, limits):
     refusing (disk: ENOSPC) or ending the jail (output) at the limit."""
     def counted(p, *args):
         h = p.fds.get(s32(args[fd_index]))
-        kind = p.fds.meter.get(h, _UNKNOWN)
-        if kind is _UNKNOWN:
-            kind = p.fds.meter[h] = _meter(p, h, limits)
+        kind = _meter_of(p, h, limits)
         if kind is None:
             return fn(p, *args)
         left = limits.allowance(kind)
@@ -202,9 +200,7 @@ def _sizing(fn, fd_index, limits):
             kind = _meter(p, h, limits)
         else:
             h = p.fds.get(s32(args[fd_index]))
-            kind = p.fds.meter.get(h, _UNKNOWN)
-            if kind is _UNKNOWN:
-                kind = p.fds.meter[h] = _meter(p, h, limits)
+            kind = _meter_of(p, h, limits)
         try:
             if kind != "disk":
                 return fn(p, *args)
@@ -227,6 +223,14 @@ def _sizing(fn, fd_index, limits):
 
 def _footprint(st: os.stat_result) -> int:
     return max(st.st_size, st.st_blocks * 512)
+
+
+def _meter_of(p, h, limits):
+    """``_meter`` of a guest descriptor's host fd, remembered until it is closed."""
+    kind = p.fds.meter.get(h, _UNKNOWN)
+    if kind is _UNKNOWN:
+        kind = p.fds.meter[h] = _meter(p, h, limits)
+    return kind
 
 
 def _meter(p, h, limits):
