@@ -82,7 +82,6 @@ def cmd_run(args) -> int:
         out.flush()
     if args.kernel:
         from hw.linuxboot import LinuxImage, TooLittleMemory, load
-        from unicorn.x86_const import UC_X86_REG_RSI
         image = _read(args.kernel, "kernel")
         initrd = _read(args.initrd, "initrd") if args.initrd else b""
         try:
@@ -94,7 +93,7 @@ def cmd_run(args) -> int:
         except BootError as e:
             raise GuiseError(f"{args.kernel}: {e}", exitcodes.CANNOT_EXECUTE) from None
         from hw.linuxboot import BOOT_CS, BOOT_DS, PML4
-        machine.cpu.enter_long_mode(PML4, entry, {UC_X86_REG_RSI: zero_page}, BOOT_CS, BOOT_DS)
+        machine.cpu.enter_long_mode(PML4, entry, {"rsi": zero_page}, BOOT_CS, BOOT_DS)
         name = args.kernel
     else:
         image = _read(args.multiboot, "kernel", 64 << 20)
@@ -113,7 +112,7 @@ def cmd_run(args) -> int:
     out.flush()
     sys.stderr.write(f"guise vm: {line}\n")
     if args.stats:
-        counts = ", ".join(f"{k} {v}" for k, v in machine.counts.items())
+        counts = ", ".join(f"{k} {v}" for k, v in {**machine.counts, **machine.cpu.counts}.items())
         sys.stderr.write(f"guise vm: {took:.3f} s, backend unicorn, {mem >> 20} MiB; {counts}; "
                          f"ports nobody answered: {dict(machine.bus.unclaimed) or 'none'}\n")
     return end.code if end.reason == "poweroff" else ENDINGS[end.reason]

@@ -164,7 +164,7 @@ def test_long_mode_page_faults_reach_the_guest_handler(tmp_path):
     (tmp_path / "g.S").write_text(PF_GUEST)
     subprocess.run(["as", "--64", "-o", tmp_path / "g.o", tmp_path / "g.S"], check=True)
     subprocess.run(["objcopy", "-O", "binary", tmp_path / "g.o", tmp_path / "g.bin"], check=True)
-    from unicorn.x86_const import UC_X86_REG_GDTR, UC_X86_REG_IDTR, UC_X86_REG_RSP
+    from unicorn.x86_const import UC_X86_REG_GDTR, UC_X86_REG_IDTR
     from hw.machine import PcMachine
     m = PcMachine(16 << 20, lambda b: None, long_mode=True)
     w = m.write
@@ -175,9 +175,9 @@ def test_long_mode_page_faults_reach_the_guest_handler(tmp_path):
     w(0x8000 + 14 * 16, struct.pack("<HHBBHII", 0x9000, 0x10, 0, 0x8E, 0, 0, 0))
     w(0x500, struct.pack("<4Q", 0, 0, 0x00AF9A000000FFFF, 0x00CF92000000FFFF))
     w(0x9000, (tmp_path / "g.bin").read_bytes())
-    m.uc.reg_write(UC_X86_REG_IDTR, (0, 0x8000, 0xFFF, 0))
-    m.uc.reg_write(UC_X86_REG_GDTR, (0, 0x500, 31, 0))
-    m.cpu.enter_long_mode(0x1000, 0x9100, {UC_X86_REG_RSP: 0xF000}, 0x10, 0x18)
+    m.cpu.uc.reg_write(UC_X86_REG_IDTR, (0, 0x8000, 0xFFF, 0))
+    m.cpu.uc.reg_write(UC_X86_REG_GDTR, (0, 0x500, 31, 0))
+    m.cpu.enter_long_mode(0x1000, 0x9100, {"rsp": 0xF000}, 0x10, 0x18)
     end = m.run(timeout=60)
     assert end.reason == "halt"
     faults, _, error = struct.unpack("<QQQ", m.read(0xA000, 24))
