@@ -1,7 +1,7 @@
 """``guise vm …``: a whole guest OS on the virtual PC of ``hw/``.
 
 ``guise vm run --multiboot KERNEL`` boots a multiboot-1 kernel on the unicorn
-back end with the guest's serial console on stdout, and exits with a status
+or the KVM back end with the guest's serial console on stdout, and exits with a status
 that says how the guest ended.  ``guise vm info`` says which back ends this
 host has, what kind of KVM it is, and how fast each runs guest code.
 """
@@ -18,9 +18,11 @@ from .errors import GuiseError
 
 # how a guest's run ended -> guise's exit status (power-off: the guest's own code)
 ENDINGS = {"halt": exitcodes.VM_HALT, "reboot": exitcodes.VM_REBOOT, "fault": exitcodes.VM_FAULT,
-           "timeout": exitcodes.VM_TIMEOUT, "panic": exitcodes.VM_PANIC}
+           "timeout": exitcodes.VM_TIMEOUT, "panic": exitcodes.VM_PANIC,
+           "hypervisor": exitcodes.VM_HYPERVISOR}
 SAY = {"poweroff": "powered off", "halt": "halted for good", "reboot": "rebooted",
-       "fault": "stopped by a CPU fault", "timeout": "ended by --timeout", "panic": "kernel panic"}
+       "fault": "stopped by a CPU fault", "timeout": "ended by --timeout", "panic": "kernel panic",
+       "hypervisor": "stopped by the hypervisor"}
 VM_EPILOG = "exit status:\n  the guest's power-off code (port 0xf4) when it powers off;\n" + \
     "\n".join(f"  {status:<4} {text}" for status, text in exitcodes.VM_TABLE)
 
@@ -38,7 +40,7 @@ def add_parser(subparsers) -> None:
     run.add_argument("--initrd", metavar="FILE", help="an initial RAM disk (with --kernel)")
     run.add_argument("--mem", metavar="SIZE", help="guest RAM (default 64M; 256M with --kernel)")
     run.add_argument("--backend", default="auto", choices=("auto", "unicorn", "kvm"),
-                     help="CPU back end (auto: unicorn; kvm is not implemented yet)")
+                     help="CPU back end (auto: unicorn for now)")
     run.add_argument("--timeout", type=float, metavar="SECONDS", help="end a guest that runs longer")
     run.add_argument("--stats", action="store_true", help="print how the run went at the end")
     actions.add_parser("info", help="which back ends work here, what kind of KVM, how fast each runs guest code")
@@ -66,12 +68,18 @@ def _read(path: str, what: str, limit: int = 1 << 30) -> bytes:
         raise GuiseError(f"{path}: {e.strerror}", exitcodes.NOT_FOUND) from None
 
 
+def _machine(mem: int, console, long_mode: bool, backend: str):
+    from hw.kvm import KvmError
+    from hw.machine import PcMachine
+    try:
+        return PcMachine(mem, console, long_mode=long_mode, backend=backend)
+    except KvmError as e:
+        raise GuiseError(f"--backend {backend}: {e}", exitcodes.VM_HYPERVISOR) from None
+
+
 def cmd_run(args) -> int:
     from hw.boot import BootError, multiboot
-    from hw.machine import PcMachine
-    if args.backend == "kvm":
-        raise GuiseError("--backend kvm: not implemented yet (guise vm info shows what this host has)",
-                         exitcodes.NOT_IMPLEMENTED)
+    backend = "unicorn" if args.backend == "auto" else args.backend
     if args.initrd and not args.kernel:
         raise GuiseError("--initrd needs --kernel", exitcodes.USAGE)
     mem = _size(args.mem or ("256M" if args.kernel else "64M"))
@@ -86,18 +94,18 @@ def cmd_run(args) -> int:
         initrd = _read(args.initrd, "initrd") if args.initrd else b""
         try:
             kernel = LinuxImage(image)
-            machine = PcMachine(mem, console, long_mode=True)
+            machine = _machine(mem, console, True, backend)
             entry, zero_page = load(kernel, machine, mem, args.append, initrd)
         except TooLittleMemory as e:
             raise GuiseError(f"{args.kernel}: {e}", exitcodes.USAGE) from None
         except BootError as e:
             raise GuiseError(f"{args.kernel}: {e}", exitcodes.CANNOT_EXECUTE) from None
-        from hw.linuxboot import BOOT_CS, BOOT_DS, PML4
-        machine.cpu.enter_long_mode(PML4, entry, {"rsi": zero_page}, BOOT_CS, BOOT_DS)
+        from hw.linuxboot import BOOT_CS, BOOT_DS, GDT, GDT_LIMIT, PML4
+        machine.cpu.enter_long_mode(PML4, entry, {"rsi": zero_page}, BOOT_CS, BOOT_DS, (GDT, GDT_LIMIT))
         name = args.kernel
     else:
         image = _read(args.multiboot, "kernel", 64 << 20)
-        machine = PcMachine(mem, console)
+        machine = _machine(mem, console, False, backend)
         try:
             loaded = multiboot(image, machine, mem, args.append)
         except BootError as e:
@@ -113,7 +121,7 @@ def cmd_run(args) -> int:
     sys.stderr.write(f"guise vm: {line}\n")
     if args.stats:
         counts = ", ".join(f"{k} {v}" for k, v in {**machine.counts, **machine.cpu.counts}.items())
-        sys.stderr.write(f"guise vm: {took:.3f} s, backend unicorn, {mem >> 20} MiB; {counts}; "
+        sys.stderr.write(f"guise vm: {took:.3f} s, backend {backend}, {mem >> 20} MiB; {counts}; "
                          f"ports nobody answered: {dict(machine.bus.unclaimed) or 'none'}\n")
     return end.code if end.reason == "poweroff" else ENDINGS[end.reason]
 

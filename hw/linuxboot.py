@@ -22,6 +22,7 @@ import struct
 from .boot import BootError
 
 GDT, ZERO_PAGE, PML4, CMDLINE = 0x500, 0x7000, 0x9000, 0x20000
+GDT_LIMIT = 4 * 8 - 1                  # null, unused, code (0x10), data (0x18): see _gdt
 BOOT_CS, BOOT_DS = 0x10, 0x18
 E820_RAM, E820_RESERVED = 1, 2
 XLF_KERNEL_64 = 1

@@ -40,13 +40,6 @@ from .devices.serial import Serial
 __all__ = ["Exit", "PcMachine"]
 
 SLICE = 0.01                    # seconds of guest run between looks at the timer
-# With interrupts off there is nothing to deliver, so the slice only ends for
-# --timeout.  Measured reason it is not SLICE too: with unicorn 2.1.4, a stop
-# request (the slice timer) that arrives while the guest takes a page fault
-# loses the fault and the faulting store (reproduced with an emu_stop from an
-# OUT hook just before a faulting store); Linux's decompressor then fails
-# ("Decoding failed").  Long quiet slices make that rare, not impossible.
-QUIET_SLICE = 30.0
 
 
 class PcMachine:
@@ -103,7 +96,7 @@ class PcMachine:
         while self.exit is None:
             if deadline is not None and self.clock() >= deadline:
                 return Exit("timeout", detail=f"still running after {timeout:g} s")
-            slice_s = SLICE if cpu.interruptible() else QUIET_SLICE
+            slice_s = SLICE if cpu.interruptible() else cpu.quiet_slice
             if deadline is not None:
                 slice_s = max(min(slice_s, deadline - self.clock()), 0.001)
             self.counts["slices"] += 1

@@ -3,8 +3,7 @@ boots on the unicorn back end, talks through the serial console, counts timer
 interrupts, reads the CMOS clock and ends each way a PC can end; the devices
 behave as their data sheets say.
 
-KVM: this host's /dev/kvm (if any) is only reported by `guise vm info`; the
-guise kvm back end is not implemented yet, so no test boots on it.
+The same kernel on the KVM back end: tests/test_vm_kvm.py.
 """
 from __future__ import annotations
 
@@ -85,11 +84,6 @@ def test_timeout_ends_a_guest_that_runs_on(tmp_path):
 def test_bad_kernels_are_one_line_errors(kernel, status, words):
     p = vm("run", "--multiboot", kernel)
     assert p.returncode == status and p.stderr.count(b"\n") == 1 and words.encode() in p.stderr
-
-
-def test_unimplemented_parts_say_so():
-    p = vm("run", "--multiboot", KERNEL, "--backend", "kvm")
-    assert p.returncode == 122 and b"not implemented yet" in p.stderr
 
 
 def test_vm_info_reports_backends_and_speed():

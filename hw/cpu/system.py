@@ -36,6 +36,7 @@ def triple_fault(why: str) -> Exit:
 
 class SystemCpu(abc.ABC):
     name: str                   # "unicorn" or "kvm", for --stats and errors
+    quiet_slice: float          # seconds a slice may last while the guest cannot take interrupts
 
     def __init__(self, ram_bytes: int, bus, long_mode: bool, stopping: Callable[[], bool]):
         self.ram_bytes, self.bus, self.long_mode, self.stopping = ram_bytes, bus, long_mode, stopping
@@ -53,9 +54,11 @@ class SystemCpu(abc.ABC):
     def enter_protected(self, entry: int, regs: dict[str, int]) -> None:
         """Flat 32-bit protected mode, paging and interrupts off (multiboot)."""
     @abc.abstractmethod
-    def enter_long_mode(self, cr3: int, entry: int, regs: dict[str, int], cs: int, ds: int) -> None:
+    def enter_long_mode(self, cr3: int, entry: int, regs: dict[str, int], cs: int, ds: int,
+                        gdt: Optional[tuple[int, int]] = None) -> None:
         """64-bit mode with paging on through ``cr3``, flat ``cs``/``ds`` from the
-        guest's GDT, interrupts off (the Linux 64-bit boot protocol)."""
+        guest's GDT (``gdt``: its base and limit, loaded into GDTR), interrupts
+        off (the Linux 64-bit boot protocol)."""
 
     # running -------------------------------------------------------------------------
     @abc.abstractmethod

@@ -8,26 +8,38 @@ change, error codes; a plain 32-bit IDT walk in protected mode).  Interrupts
 the machine decides to deliver go the same way.  Time is the host's: the TSC
 (unicorn's RDTSC reads the host's counter) advances in real time.
 
-A slice that ends while the guest sits just past a HLT is taken as the guest
-halting (unicorn leaves HLT at once rather than waiting).
+A multiboot kernel starts in 32-bit protected mode and may switch to long
+mode itself, so the engine is always unicorn's 64-bit one (its 32-bit mode
+refuses the 64-bit registers a long-mode guest needs), put into 32-bit
+protected mode by :meth:`UnicornSystem.enter_protected`; each delivery looks
+at EFER.LMA to pick the 32-bit or the 64-bit way.  A slice that ends while the guest sits just past a HLT is taken as the
+guest halting (unicorn leaves HLT at once rather than waiting).
 """
 from __future__ import annotations
 
+import ctypes
 import struct
 from typing import Optional
 
-from unicorn import (Uc, UcError, UC_ARCH_X86, UC_MODE_32, UC_MODE_64, UC_HOOK_INSN, UC_HOOK_INTR,
+from unicorn import (Uc, UcError, UC_ARCH_X86, UC_MODE_64, UC_HOOK_INSN, UC_HOOK_INTR,
                      UC_HOOK_INSN_INVALID, UC_PROT_ALL, UC_QUERY_TIMEOUT)
 from unicorn import x86_const as X
 from unicorn.x86_const import (UC_X86_INS_IN, UC_X86_INS_OUT, UC_X86_INS_SYSCALL, UC_X86_INS_CPUID,
-                               UC_X86_REG_EIP, UC_X86_REG_EFLAGS, UC_X86_REG_ESP, UC_X86_REG_CS,
-                               UC_X86_REG_IDTR, UC_X86_REG_RIP, UC_X86_REG_RFLAGS)
+                               UC_X86_REG_CR0, UC_X86_REG_CR4, UC_X86_REG_EIP, UC_X86_REG_EFLAGS,
+                               UC_X86_REG_ESP, UC_X86_REG_CS,
+                               UC_X86_REG_GDTR, UC_X86_REG_IDTR, UC_X86_REG_MSR, UC_X86_REG_RIP, UC_X86_REG_RFLAGS)
 
+from hw.x86 import (D_A, D_B, D_CS, D_G, D_P, D_S, D_W, DATA, ENV_HFLAGS, ENV_SEGS, HF_CS32, HF_CS64,
+                    HF_SS32, R_CS, R_DS, R_ES, R_SS, SEG_SIZE)
 from .system import Exit, SystemCpu, triple_fault
 
 IF = 0x200
 HLT = 0xF4
 NOWHERE = 0x8000_0000_0000_0000     # a non-canonical address: the slice never "arrives"
+EFER, EFER_LMA = 0xC0000080, 1 << 10
+HF_LMA = 1 << 14
+CODE32 = D_G | D_B | D_P | D_S | D_CS | D_W | D_A
+MULTIBOOT_CS, MULTIBOOT_DS = 0x08, 0x10
 
 
 def _reg(name: str) -> int:
@@ -36,13 +48,19 @@ def _reg(name: str) -> int:
 
 class UnicornSystem(SystemCpu):
     name = "unicorn"
+    # With interrupts off there is nothing to deliver, so the slice only ends for
+    # --timeout.  Measured reason it is not SLICE too: with unicorn 2.1.4, a stop
+    # request (the slice timer) that arrives while the guest takes a page fault
+    # loses the fault and the faulting store (reproduced with an emu_stop from an
+    # OUT hook just before a faulting store); Linux's decompressor then fails
+    # ("Decoding failed").  Long quiet slices make that rare, not impossible.
+    quiet_slice = 30.0
 
     def __init__(self, ram_bytes, bus, long_mode, stopping):
         super().__init__(ram_bytes, bus, long_mode, stopping)
-        self.uc = uc = Uc(UC_ARCH_X86, UC_MODE_64 if long_mode else UC_MODE_32)
+        self.uc = uc = Uc(UC_ARCH_X86, UC_MODE_64)
         uc.mem_map(0, ram_bytes, UC_PROT_ALL)
-        self.pc_reg, self.flags_reg = (UC_X86_REG_RIP, UC_X86_REG_RFLAGS) if long_mode else \
-            (UC_X86_REG_EIP, UC_X86_REG_EFLAGS)
+        self.pc_reg, self.flags_reg = UC_X86_REG_RIP, UC_X86_REG_RFLAGS
         uc.hook_add(UC_HOOK_INSN, self._in, None, 1, 0, UC_X86_INS_IN)
         uc.hook_add(UC_HOOK_INSN, self._out, None, 1, 0, UC_X86_INS_OUT)
         uc.hook_add(UC_HOOK_INTR, self._exception)
@@ -51,14 +69,12 @@ class UnicornSystem(SystemCpu):
         self.event = None           # what stopped the slice: ("exception", vector) or ("syscall",)
         self.end: Optional[Exit] = None     # a fault the exception hook could not deliver
         self._halted = False
-        self.cpu = None             # long mode: hw.x86.LongMode
-        if long_mode:
-            from hw.cpuid import Cpuid
-            from hw.x86 import LongMode
-            self.cpu = LongMode(uc)
-            self.cpuid = Cpuid()
-            uc.hook_add(UC_HOOK_INSN, self._syscall, None, 1, 0, UC_X86_INS_SYSCALL)
-            uc.hook_add(UC_HOOK_INSN, self.cpuid.hook, None, 1, 0, UC_X86_INS_CPUID)
+        from hw.cpuid import Cpuid
+        from hw.x86 import LongMode
+        self.cpu = LongMode(uc)     # delivery in long mode (and the page walk)
+        self.cpuid = Cpuid()
+        uc.hook_add(UC_HOOK_INSN, self._syscall, None, 1, 0, UC_X86_INS_SYSCALL)
+        uc.hook_add(UC_HOOK_INSN, self.cpuid.hook, None, 1, 0, UC_X86_INS_CPUID)
 
     # -- memory and boot states -------------------------------------------------------
     def write(self, addr: int, data: bytes) -> None:
@@ -68,16 +84,38 @@ class UnicornSystem(SystemCpu):
         return bytes(self.uc.mem_read(addr, size))
 
     def enter_protected(self, entry: int, regs: dict[str, int]) -> None:
-        self.uc.reg_write(UC_X86_REG_EIP, entry)
+        """Flat 32-bit protected mode in the 64-bit engine: EFER, CR4 cleared, CR0
+        = PE|ET, and in the saved CPU state (``hw/x86.py``'s layout) the mode
+        flags QEMU keeps in hflags (no LMA, no CS64; 32-bit CS and SS) and the
+        hidden parts of CS and the data segments."""
+        uc = self.uc
+        uc.reg_write(UC_X86_REG_MSR, (EFER, 0))
+        uc.reg_write(UC_X86_REG_CR4, 0)
+        uc.reg_write(UC_X86_REG_CR0, 0x11)
+        ctx = uc.context_save()
+        env = (ctypes.c_char * (ENV_SEGS + 6 * SEG_SIZE)).from_address(
+            ctypes.cast(ctx.context, ctypes.c_void_p).value + self.cpu.header)
+        hflags = struct.unpack_from("<I", env, ENV_HFLAGS)[0] & ~(HF_LMA | HF_CS64) | HF_CS32 | HF_SS32
+        struct.pack_into("<I", env, ENV_HFLAGS, hflags)
+        struct.pack_into("<IIQII", env, ENV_SEGS + R_CS * SEG_SIZE, MULTIBOOT_CS, 0, 0, 0xFFFFFFFF, CODE32)
+        for seg in (R_SS, R_DS, R_ES):
+            struct.pack_into("<IIQII", env, ENV_SEGS + seg * SEG_SIZE, MULTIBOOT_DS, 0, 0, 0xFFFFFFFF, DATA)
+        uc.context_restore(ctx)
+        uc.reg_write(UC_X86_REG_RIP, entry)
         for name, value in regs.items():
-            self.uc.reg_write(_reg(name), value)
-        self.uc.reg_write(UC_X86_REG_EFLAGS, 0x2)
+            uc.reg_write(_reg(name), value)
+        uc.reg_write(UC_X86_REG_RFLAGS, 0x2)
 
-    def enter_long_mode(self, cr3, entry, regs, cs, ds) -> None:
+    def enter_long_mode(self, cr3, entry, regs, cs, ds, gdt=None) -> None:
+        if gdt is not None:
+            self.uc.reg_write(UC_X86_REG_GDTR, (0, gdt[0], gdt[1], 0))
         self.cpu.enter_long_mode(cr3, entry, {_reg(n): v for n, v in regs.items()}, cs, ds)
 
     def pc(self) -> int:
         return self.uc.reg_read(self.pc_reg)
+
+    def _in_long_mode(self) -> bool:
+        return self.long_mode or bool(self.uc.reg_read(UC_X86_REG_MSR, EFER) & EFER_LMA)
 
     # -- traps -------------------------------------------------------------------------
     def _in(self, uc, port, size, _):
@@ -94,7 +132,7 @@ class UnicornSystem(SystemCpu):
         self.counts["exceptions"] += 1
         if self.trace:
             self.trace(f"exception {intno} at {uc.reg_read(self.pc_reg):#x}")
-        if self.cpu is None:
+        if not self._in_long_mode():
             self.event = ("exception", intno)
             uc.emu_stop()
             return
@@ -117,8 +155,7 @@ class UnicornSystem(SystemCpu):
     def run(self, seconds: float) -> Optional[Exit]:
         uc = self.uc
         self._halted = False
-        if self.cpu is not None:
-            self.cpu.clear_inflight()
+        self.cpu.clear_inflight()
         try:
             uc.emu_start(self.pc(), NOWHERE if self.long_mode else 0xFFFFFFFF, timeout=int(seconds * 1e6))
         except UcError as e:
@@ -145,7 +182,7 @@ class UnicornSystem(SystemCpu):
         from hw.x86 import DeliveryError
         if event[0] == "syscall":
             self.counts["syscalls"] += 1
-            if self.cpu is None:
+            if not self._in_long_mode():
                 return None              # no SYSCALL in 32-bit mode: unicorn stepped over it
             try:
                 self.cpu.syscall()
@@ -157,7 +194,7 @@ class UnicornSystem(SystemCpu):
         return None
 
     def inject(self, vector: int) -> Optional[Exit]:
-        if self.cpu is None:
+        if not self._in_long_mode():
             if not self._deliver32(vector):
                 return Exit("fault", detail=f"interrupt {vector:#x} with no usable IDT gate")
             return None
@@ -173,7 +210,7 @@ class UnicornSystem(SystemCpu):
         if pc == 0:
             return False
         try:
-            before = self.cpu.read(pc - 1, 1) if self.cpu else self.read(pc - 1, 1)
+            before = self.cpu.read(pc - 1, 1) if self._in_long_mode() else self.read(pc - 1, 1)
         except Exception:
             return False
         return before[0] == HLT

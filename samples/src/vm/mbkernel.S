@@ -1,12 +1,16 @@
 /* A tiny multiboot-1 kernel for `guise vm run --multiboot`: it exercises what a
  * virtual PC must get right before a real kernel can boot — the multiboot entry
- * state and information structure, its own GDT and IDT, the PIC remapped and
- * the PIT ticking at 100 Hz into an interrupt handler, the CMOS clock, the
- * serial console — then ends the way its command line says:
+ * state and information structure, its own GDT, the switch to long mode (PAE
+ * page tables identity-mapping the first GiB, EFER.LME, paging on, a far jump
+ * to 64-bit code) and a 64-bit IDT, the PIC remapped and the PIT ticking at
+ * 100 Hz into an interrupt handler (IRETQ), the CMOS clock, the serial console
+ * — then ends the way its command line says:
  *   a number N   power off through port 0xf4 with exit code N (default 0)
  *   halt         cli; hlt (nothing can wake it)
  *   reboot       reset through the i8042 (command 0xfe)
  *   fault        an exception with no IDT to take it (a triple fault on a PC)
+ * Everything after the mode switch is 64-bit code, as a software hypervisor
+ * such as PVM emulates a 64-bit IRETQ but not a 32-bit IRET.
  */
         .set MB_MAGIC, 0x1BADB002
         .set MB_FLAGS, 0x3                      /* page-aligned modules, memory info */
@@ -30,6 +34,53 @@ _start:
         mov %ax, %es
         mov %ax, %ss
 
+        /* long mode: PML4 -> PDPT -> one PD of 512 2 MiB pages (the first GiB) */
+        mov $pd, %edi
+        mov $0x83, %eax                         /* present, writable, 2 MiB page */
+        xor %ecx, %ecx
+2:      mov %eax, (%edi,%ecx,8)
+        add $0x200000, %eax
+        inc %ecx
+        cmp $512, %ecx
+        jne 2b
+        movl $pd + 3, pdpt
+        movl $pdpt + 3, pml4
+        mov $pml4, %eax
+        mov %eax, %cr3
+        mov %cr4, %eax
+        or $0x20, %eax                          /* PAE */
+        mov %eax, %cr4
+        mov $0xC0000080, %ecx                   /* EFER.LME */
+        rdmsr
+        or $0x100, %eax
+        wrmsr
+        mov %cr0, %eax
+        or $0x80000000, %eax                    /* paging on: long mode is active */
+        mov %eax, %cr0
+        ljmp $0x18, $long_start
+
+bad_loader:
+        mov $msg_bad, %esi
+1:      lodsb
+        test %al, %al
+        jz 3f
+        mov %al, %ah
+        mov $COM1 + 5, %dx
+2:      in %dx, %al
+        test $0x20, %al
+        jz 2b
+        mov %ah, %al
+        mov $COM1, %dx
+        out %al, %dx
+        jmp 1b
+3:      cli
+        hlt
+        jmp 3b
+
+        .code64
+long_start:
+        mov $stack_top, %esp
+
         /* IDT: every vector to `ignore`, the timer (0x20) to `timer` */
         mov $idt, %edi
         xor %ecx, %ecx
@@ -37,16 +88,17 @@ _start:
         cmp $0x20, %ecx
         jne 3f
         mov $timer, %eax
-3:      mov %ax, (%edi)
-        movw $0x08, 2(%edi)
-        movw $0x8E00, 4(%edi)                   /* present, ring 0, 32-bit interrupt gate */
+3:      mov %ax, (%rdi)
+        movw $0x18, 2(%rdi)
+        movw $0x8E00, 4(%rdi)                   /* present, ring 0, 64-bit interrupt gate */
         shr $16, %eax
-        mov %ax, 6(%edi)
-        add $8, %edi
+        mov %ax, 6(%rdi)
+        movq $0, 8(%rdi)
+        add $16, %rdi
         inc %ecx
         cmp $256, %ecx
         jne 2b
-        lidt idt_ptr
+        lidt idt_ptr(%rip)
 
         /* PIC: master at 0x20, slave at 0x28; only IRQ 0 unmasked */
         mov $0x11, %al
@@ -80,14 +132,14 @@ _start:
         call puts
         mov $msg_cmdline, %esi
         call puts
-        mov mbinfo, %ebx
-        mov 16(%ebx), %esi                      /* multiboot info: cmdline */
-        mov %esi, cmdline
+        mov mbinfo(%rip), %ebx
+        mov 16(%rbx), %esi                      /* multiboot info: cmdline */
+        mov %esi, cmdline(%rip)
         call puts
         mov $msg_mem, %esi
         call puts
-        mov mbinfo, %ebx
-        mov 8(%ebx), %eax                       /* mem_upper, KiB */
+        mov mbinfo(%rip), %ebx
+        mov 8(%rbx), %eax                       /* mem_upper, KiB */
         shr $10, %eax
         call putdec
         mov $msg_mib, %esi
@@ -103,10 +155,10 @@ _start:
         call cmos_bcd
         cmp $10, %eax
         jae 4f
-        push %eax
+        push %rax
         mov $'0', %al
         call putc
-        pop %eax
+        pop %rax
 4:      call putdec
         mov $'\n', %al
         call putc
@@ -114,19 +166,19 @@ _start:
         /* ten timer ticks, sleeping in HLT between them */
         sti
 5:      hlt
-        cmpl $10, ticks
+        cmpl $10, ticks(%rip)
         jb 5b
         cli
         mov $msg_ticks, %esi
         call puts
-        mov ticks, %eax
+        mov ticks(%rip), %eax
         call putdec
         mov $'\n', %al
         call putc
 
         /* the ending the command line asks for */
-        mov cmdline, %esi
-        movzbl (%esi), %eax
+        mov cmdline(%rip), %esi
+        movzbl (%rsi), %eax
         cmp $'h', %al
         je do_halt
         cmp $'r', %al
@@ -134,13 +186,13 @@ _start:
         cmp $'f', %al
         je do_fault
         xor %ecx, %ecx                          /* a decimal exit code */
-6:      movzbl (%esi), %eax
+6:      movzbl (%rsi), %eax
         sub $'0', %eax
         cmp $9, %eax
         ja 7f
         imul $10, %ecx
         add %eax, %ecx
-        inc %esi
+        inc %rsi
         jmp 6b
 7:      mov $msg_off, %esi
         call puts
@@ -158,65 +210,61 @@ do_halt:
         hlt
         jmp do_halt
 do_fault:
-        lidt idt_none
+        lidt idt_none(%rip)
         ud2
-bad_loader:
-        mov $msg_bad, %esi
-        call puts
-        jmp do_halt
 
 /* interrupt handlers */
 timer:
-        push %eax
-        incl ticks
+        push %rax
+        incl ticks(%rip)
         mov $0x20, %al                          /* EOI */
         out %al, $0x20
-        pop %eax
-        iret
+        pop %rax
+        iretq
 ignore:
-        iret
+        iretq
 
-/* serial output: putc(%al), puts(%esi), putdec(%eax) */
+/* serial output: putc(%al), puts(%rsi), putdec(%eax) */
 putc:
-        push %edx
-        push %eax
+        push %rdx
+        push %rax
         mov $COM1 + 5, %dx
 1:      in %dx, %al
         test $0x20, %al
         jz 1b
-        pop %eax
+        pop %rax
         mov $COM1, %dx
         out %al, %dx
-        pop %edx
+        pop %rdx
         ret
 puts:
-        push %eax
+        push %rax
 1:      lodsb
         test %al, %al
         jz 2f
         call putc
         jmp 1b
-2:      pop %eax
+2:      pop %rax
         ret
 putdec:
-        push %ebx
-        push %ecx
-        push %edx
+        push %rbx
+        push %rcx
+        push %rdx
         mov $10, %ebx
         xor %ecx, %ecx
 1:      xor %edx, %edx
         div %ebx
-        push %edx
+        push %rdx
         inc %ecx
         test %eax, %eax
         jnz 1b
-2:      pop %eax
+2:      pop %rax
         add $'0', %al
         call putc
         loop 2b
-        pop %edx
-        pop %ecx
-        pop %ebx
+        pop %rdx
+        pop %rcx
+        pop %rbx
         ret
 /* cmos_bcd: CMOS register %al -> binary value in %eax */
 cmos_bcd:
@@ -233,14 +281,15 @@ cmos_bcd:
         .data
         .align 8
 gdt:    .quad 0
-        .quad 0x00CF9A000000FFFF                /* 0x08: code, flat 4 GiB */
+        .quad 0x00CF9A000000FFFF                /* 0x08: 32-bit code, flat 4 GiB */
         .quad 0x00CF92000000FFFF                /* 0x10: data, flat 4 GiB */
+        .quad 0x00AF9A000000FFFF                /* 0x18: 64-bit code */
 gdt_ptr: .word gdt_ptr - gdt - 1
         .long gdt
-idt_ptr: .word 256 * 8 - 1
-        .long idt
+idt_ptr: .word 256 * 16 - 1
+        .long idt, 0                            /* a 64-bit base (the ELF is 32-bit) */
 idt_none: .word 0
-        .long 0
+        .quad 0
 mbinfo: .long 0
 cmdline: .long 0
 ticks:  .long 0
@@ -255,7 +304,10 @@ msg_reboot:  .asciz "rebooting\n"
 msg_bad:     .asciz "not started by a multiboot loader\n"
 
         .bss
-        .align 16
-idt:    .skip 256 * 8
+        .align 4096
+pml4:   .skip 4096
+pdpt:   .skip 4096
+pd:     .skip 4096
+idt:    .skip 256 * 16
         .skip 16384
 stack_top:
