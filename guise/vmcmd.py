@@ -8,7 +8,6 @@ host has, what kind of KVM it is, and how fast each runs guest code.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 import time
@@ -40,10 +39,11 @@ def add_parser(subparsers) -> None:
     run.add_argument("--initrd", metavar="FILE", help="an initial RAM disk (with --kernel)")
     run.add_argument("--mem", metavar="SIZE", help="guest RAM (default 64M; 256M with --kernel)")
     run.add_argument("--backend", default="auto", choices=("auto", "unicorn", "kvm"),
-                     help="CPU back end (auto: unicorn for now)")
+                     help="CPU back end (auto: the faster here, by the cached calibration of guise vm info)")
     run.add_argument("--timeout", type=float, metavar="SECONDS", help="end a guest that runs longer")
     run.add_argument("--stats", action="store_true", help="print how the run went at the end")
-    actions.add_parser("info", help="which back ends work here, what kind of KVM, how fast each runs guest code")
+    info = actions.add_parser("info", help="which back ends work here, what kind of KVM, how fast each runs guest code")
+    info.add_argument("--recalibrate", action="store_true", help="measure again instead of using the cached figures")
 
 
 def run(args) -> int:
@@ -79,7 +79,10 @@ def _machine(mem: int, console, long_mode: bool, backend: str):
 
 def cmd_run(args) -> int:
     from hw.boot import BootError, multiboot
-    backend = "unicorn" if args.backend == "auto" else args.backend
+    backend = args.backend
+    if backend == "auto":
+        from hw import calibrate
+        backend = calibrate.fastest(calibrate.cached() or calibrate.calibrate(seconds=0.05))
     if args.initrd and not args.kernel:
         raise GuiseError("--initrd needs --kernel", exitcodes.USAGE)
     mem = _size(args.mem or ("256M" if args.kernel else "64M"))
@@ -120,49 +123,37 @@ def cmd_run(args) -> int:
     out.flush()
     sys.stderr.write(f"guise vm: {line}\n")
     if args.stats:
-        counts = ", ".join(f"{k} {v}" for k, v in {**machine.counts, **machine.cpu.counts}.items())
+        counts = ", ".join(f"{k} {v}" for k, v in machine.counts.items())
+        unclaimed = ", ".join(f"{port:#x} ×{n}" for port, n in sorted(machine.bus.unclaimed.items())) or "none"
         sys.stderr.write(f"guise vm: {took:.3f} s, backend {backend}, {mem >> 20} MiB; {counts}; "
-                         f"ports nobody answered: {dict(machine.bus.unclaimed) or 'none'}\n")
+                         f"ports nobody answered: {unclaimed}\n"
+                         f"guise vm: {machine.cpu.stats()}\n")
     return end.code if end.reason == "poweroff" else ENDINGS[end.reason]
 
 
-def kvm_kind() -> str:
-    """What /dev/kvm is on this host: missing, hardware (VMX/SVM) or software (PVM)."""
-    if not os.path.exists("/dev/kvm"):
-        return "none (/dev/kvm missing)"
-    if os.path.isdir("/sys/module/kvm_pvm"):
-        return "software: PVM (kvm_pvm), a hypervisor that emulates guest code (about 1000x slower than hardware)"
-    for mod, name in (("kvm_intel", "Intel VMX"), ("kvm_amd", "AMD SVM")):
-        if os.path.isdir(f"/sys/module/{mod}"):
-            return f"hardware: {name} ({mod})"
-    return "present, of an unknown kind"
-
-
-def unicorn_speed(seconds: float = 0.2) -> float:
-    """Guest instructions per second on the unicorn back end: a two-instruction
-    loop (dec ecx; jnz) in 32-bit protected mode, timed."""
-    from unicorn import Uc, UC_ARCH_X86, UC_MODE_32
-    from unicorn.x86_const import UC_X86_REG_ECX
-    uc = Uc(UC_ARCH_X86, UC_MODE_32)
-    uc.mem_map(0x100000, 0x1000)
-    code = bytes([0x49, 0x75, 0xFD])                 # dec ecx; jnz -3
-    uc.mem_write(0x100000, code)
-    n = 1_000_000
-    while True:
-        uc.reg_write(UC_X86_REG_ECX, n)
-        t0 = time.perf_counter()
-        uc.emu_start(0x100000, 0x100000 + len(code))
-        took = time.perf_counter() - t0
-        if took >= seconds or n >= 1 << 31:
-            return 2 * n / took
-        n *= 4
-
-
 def cmd_info(args) -> int:
-    speed = unicorn_speed()
-    rows = [("unicorn", f"works: {speed / 1e6:.0f} M guest instructions/s (32-bit loop)"),
-            ("kvm", f"{kvm_kind()}; the guise kvm back end is not implemented yet"),
-            ("auto picks", "unicorn")]
+    from hw import calibrate
+    from hw.kvm import kvm_kind
+    entry = None if args.recalibrate else calibrate.cached()
+    when = "measured now"
+    if entry is None:
+        entry = calibrate.calibrate()
+    else:
+        when = "measured " + time.strftime("%Y-%m-%d %H:%M", time.localtime(entry["when"]))
+
+    def speed(backend: str) -> str:
+        ips = entry.get(backend)
+        if not ips:
+            return f"does not run here: {entry.get(backend + ' error', 'not measured')}"
+        return f"works: {ips / 1e6:.1f} M guest instructions/s"
+    pick = calibrate.fastest(entry)
+    other = "kvm" if pick == "unicorn" else "unicorn"
+    ratio = f" ({entry[pick] / entry[other]:.0f}x the speed of {other} here)" if entry.get(other) else ""
+    rows = [("unicorn", speed("unicorn")),
+            ("kvm", f"{kvm_kind().detail}; {speed('kvm')}"),
+            ("auto picks", pick + ratio),
+            ("calibration", f"a counted loop in 64-bit mode for {entry.get('seconds', 0):g} s on each, {when}; "
+                            f"cached in {calibrate.cache_path()} (--recalibrate measures again)")]
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"{k:<{width}}  {v}")

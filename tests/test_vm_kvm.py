@@ -12,6 +12,8 @@ multiboot kernel there and says so; the Debian kernel's boot on KVM is in
 """
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 import warnings
@@ -100,3 +102,36 @@ def test_a_device_that_is_not_kvm_is_refused_with_the_step():
         Kvm("/nonexistent/kvm")
     with pytest.raises(KvmError, match="KVM_GET_API_VERSION"):
         Kvm("/dev/null")
+
+
+def _stats(stderr: bytes) -> dict:
+    """'kind N (...)' items of the --stats lines -> {kind: N}."""
+    found = {}
+    for line in stderr.decode().splitlines()[1:]:
+        for item in line.split(": ", 1)[1].replace(";", ",").split(", "):
+            words = item.split(" (")[0].split(": ")[-1].rsplit(" ", 1)
+            if len(words) == 2 and words[1].isdigit():
+                found[words[0]] = int(words[1])
+    return found
+
+
+def test_stats_count_the_same_port_io_on_both_back_ends():
+    kvm, uc = boot("kvm", "0", "--stats"), boot("unicorn", "0", "--stats")
+    k, u = _stats(kvm.stderr), _stats(uc.stderr)
+    assert b"backend kvm" in kvm.stderr and b"VM exits: " in kvm.stderr and b"hook calls: " in uc.stderr
+    assert k["port I/O"] == u["port I/O"] > 200          # every UART, PIC, PIT, CMOS access, one by one
+    assert k["interrupts injected"] == k["interrupts"] == u["interrupts"] == 10
+    assert k["HLT"] >= 10                                 # the kernel sleeps in HLT between ticks
+    assert " µs in KVM_RUN + ".encode() in kvm.stderr
+
+
+@pytest.mark.parametrize("faster", ["kvm", "unicorn"])
+def test_auto_picks_the_faster_back_end_by_the_cached_calibration(tmp_path, faster):
+    from hw.calibrate import host_key
+    speeds = {"kvm": 2e9, "unicorn": 1e9} if faster == "kvm" else {"kvm": 1e6, "unicorn": 1e9}
+    (tmp_path / "guise").mkdir()
+    (tmp_path / "guise" / "vm-calibration.json").write_text(json.dumps({host_key(): {"when": 0, **speeds}}))
+    p = subprocess.run([sys.executable, "-m", "guise", "vm", "run", "--multiboot", KERNEL, "--append", "3",
+                        "--stats"], cwd=ROOT, capture_output=True, timeout=120,
+                       env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)})
+    assert p.returncode == 3 and f", backend {faster}, ".encode() in p.stderr, p.stderr

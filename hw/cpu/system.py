@@ -80,6 +80,14 @@ class SystemCpu(abc.ABC):
     @abc.abstractmethod
     def pc(self) -> int: ...
 
+    def stats(self) -> str:
+        """One line for --stats: what the back end trapped, by kind."""
+        return ", ".join(f"{kind} {n}" for kind, n in self.counts.items())
+
+    def close(self) -> None:
+        """Release what the back end holds on the host (descriptors, guest RAM)
+        before the process ends, for callers that make many machines."""
+
 
 def make_system_cpu(backend: str, ram_bytes: int, bus, long_mode: bool,
                     stopping: Callable[[], bool]) -> SystemCpu:

@@ -114,6 +114,10 @@ class UnicornSystem(SystemCpu):
     def pc(self) -> int:
         return self.uc.reg_read(self.pc_reg)
 
+    def stats(self) -> str:
+        return "hook calls: " + ", ".join(f"{kind} {n}" for kind, n in
+                                          {**self.counts, "CPUID": self.cpuid.calls}.items())
+
     def _in_long_mode(self) -> bool:
         return self.long_mode or bool(self.uc.reg_read(UC_X86_REG_MSR, EFER) & EFER_LMA)
 
