@@ -84,7 +84,10 @@ test: install deps-test
 fuzz: install deps-test
 	GUISE_FUZZ_EXAMPLES=20000 $(PY) -m pytest -q -n $(JOBS) -m slow tests
 
+# the fuzzers, then the Debian kernel's boot on KVM with a long timeout (on a software
+# KVM such as PVM it runs for many minutes and may not finish; the test prints what happened)
 soak: fuzz
+	GUISE_KVM_SOAK=1 GUISE_KVM_SOAK_TIMEOUT=3000 $(PY) -m pytest -q -s -rxXs -m slow tests/test_vm_kvm.py
 
 $(STAMPS)/deps-bench: | $(STAMPS)
 	@missing=""; for p in $(BENCH_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

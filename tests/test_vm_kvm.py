@@ -22,6 +22,7 @@ import pytest
 
 from conftest import ROOT, SAMPLES
 from hw.kvm import KvmError, kvm_kind
+from test_vm_linux import initramfs  # noqa: F401  (the busybox initramfs fixture)
 
 KERNEL = SAMPLES / "mbkernel.elf"
 KIND = kvm_kind()
@@ -135,3 +136,26 @@ def test_auto_picks_the_faster_back_end_by_the_cached_calibration(tmp_path, fast
                         "--stats"], cwd=ROOT, capture_output=True, timeout=120,
                        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path)})
     assert p.returncode == 3 and f", backend {faster}, ".encode() in p.stderr, p.stderr
+
+
+SOAK = os.environ.get("GUISE_KVM_SOAK") == "1"
+SOAK_TIMEOUT = int(os.environ.get("GUISE_KVM_SOAK_TIMEOUT", "3000"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SOAK, reason="the Debian kernel's boot on KVM runs in `make soak` (GUISE_KVM_SOAK=1)")
+@pytest.mark.xfail(KIND.kind == "software", strict=False,
+                   reason="a software KVM (PVM) runs the kernel about 100x slower than unicorn and cannot "
+                          "emulate every instruction: the boot may not finish")
+def test_linux_boots_on_kvm(initramfs):
+    from test_vm_linux import KERNEL as LINUX
+    if LINUX is None:
+        pytest.skip("linux-image-cloud-amd64 not installed (make test installs it)")
+    p = vm("run", "--kernel", LINUX, "--initrd", initramfs, "--append", "console=ttyS0", "--backend", "kvm",
+           "--timeout", SOAK_TIMEOUT, "--stats", timeout=SOAK_TIMEOUT + 120)
+    out = p.stdout.decode(errors="replace")
+    print(f"KVM ({KIND.detail}): status {p.returncode}; {p.stderr.decode(errors='replace')}"
+          f"last console lines:\n{chr(10).join(out.splitlines()[-8:])}")
+    lines = out.splitlines()
+    assert "GUISE-INIT-MARKER" in lines and "six times seven is 42" in lines, p.stderr
+    assert p.returncode in (0, 100), p.stderr          # power-off, or a halt where ACPI is missing

@@ -44,6 +44,7 @@ CR0_PE, CR0_ET, CR0_NE, CR0_WP, CR0_PG = 1, 1 << 4, 1 << 5, 1 << 16, 1 << 31
 CR4_PAE = 1 << 5
 EFER_LME, EFER_LMA = 1 << 8, 1 << 10
 IF = 0x200
+APIC_BASE, APIC_BASE_BSP = 0xFEE00000, 1 << 8
 
 
 def guest_cpuid(kvm: Kvm, software: bool):
@@ -103,6 +104,9 @@ class KvmSystem(SystemCpu):
         return self.vm.read(addr, size)
 
     def _enter(self, entry: int, regs: dict[str, int], sregs: abi.Sregs) -> None:
+        # KVM shows CPUID's APIC bit as the APIC base MSR's enable bit says (it
+        # updates leaf 1 at every change), so this PC without one disables it
+        sregs.apic_base = APIC_BASE | APIC_BASE_BSP
         self.vcpu.set_sregs(sregs)
         r = abi.Regs(rip=entry, rflags=0x2)
         for name, value in regs.items():
