@@ -35,7 +35,11 @@ from . import abi
 from .host import kvm_kind
 from .vm import Kvm, KvmError, Vcpu, Vm
 
-CX16 = 1 << 13
+# what a software KVM (PVM) cannot emulate, measured with Debian's kernel:
+# `lock cmpxchg16b` (CX16) and XRSTOR (XSAVE; AVX needs it); Linux falls back
+# to cmpxchg8b-based code and FXSAVE/FXRSTOR
+CX16, XSAVE, OSXSAVE, AVX = 1 << 13, 1 << 26, 1 << 27, 1 << 28
+SOFTWARE_HIDDEN = CX16 | XSAVE | OSXSAVE | AVX
 KVM_LEAF_FEATURES = 0x40000001
 # kvmclock (old and new MSRs), no I/O delay, stable clock: what helps timing
 # without a local APIC (PV EOI, PV IPIs and async page faults all need one)
@@ -49,12 +53,12 @@ APIC_BASE, APIC_BASE_BSP = 0xFEE00000, 1 << 8
 
 def guest_cpuid(kvm: Kvm, software: bool):
     """What KVM can offer, minus what this PC lacks (a local APIC, like hw/cpuid.py
-    for unicorn) and, on a software KVM, CMPXCHG16B, which PVM cannot emulate."""
+    for unicorn) and, on a software KVM, what it cannot emulate."""
     table = kvm.supported_cpuid()
     for e in table.entries[:table.nent]:
         if e.function == 1:
             e.edx &= ~APIC
-            e.ecx &= ~(X2APIC | TSC_DEADLINE | (CX16 if software else 0))
+            e.ecx &= ~(X2APIC | TSC_DEADLINE | (SOFTWARE_HIDDEN if software else 0))
         elif e.function == KVM_LEAF_FEATURES:
             e.eax &= KVM_CLOCK_FEATURES
     return table
@@ -173,13 +177,13 @@ class KvmSystem(SystemCpu):
             t1 = clock()
             reason = run.exit_reason
             kind = abi.EXIT_NAMES.get(reason, f"exit {reason}")
-            run.request_interrupt_window = 0
             if reason == abi.EXIT_IO:
                 self._port_io(run.exit.io)
             elif reason == abi.EXIT_HLT:
                 self._halted = True
             elif reason == abi.EXIT_MMIO:
                 m = run.exit.mmio
+                self._count(kind, t0, t1)
                 return Exit("fault", detail=f"MMIO {'write' if m.is_write else 'read'} of {m.len} bytes at "
                             f"{m.phys_addr:#x}, outside RAM and every device (at {self.pc():#x})")
             elif reason == abi.EXIT_SHUTDOWN:
@@ -188,7 +192,9 @@ class KvmSystem(SystemCpu):
             elif reason in (abi.EXIT_INTERNAL_ERROR, abi.EXIT_FAIL_ENTRY, abi.EXIT_UNKNOWN):
                 self._count(kind, t0, t1)
                 return Exit("hypervisor", detail=self._failure(reason))
-            elif reason not in (abi.EXIT_IRQ_WINDOW_OPEN, abi.EXIT_INTR):
+            elif reason == abi.EXIT_IRQ_WINDOW_OPEN:
+                run.request_interrupt_window = 0      # asked by want_interrupt(): the guest can take it now
+            elif reason != abi.EXIT_INTR:
                 return Exit("hypervisor", detail=f"unexpected KVM exit {kind} at {self.pc():#x}")
             t2 = clock()
             self._count(kind, t0, t1, t2)
