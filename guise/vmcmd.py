@@ -124,7 +124,10 @@ def cmd_run(args) -> int:
     sys.stderr.write(f"guise vm: {line}\n")
     if args.stats:
         counts = ", ".join(f"{k} {v}" for k, v in machine.counts.items())
-        unclaimed = ", ".join(f"{port:#x} ×{n}" for port, n in sorted(machine.bus.unclaimed.items())) or "none"
+        busiest = machine.bus.unclaimed.most_common(8)
+        unclaimed = ", ".join(f"{port:#x} ×{n}" for port, n in busiest) or "none"
+        if len(machine.bus.unclaimed) > len(busiest):
+            unclaimed += f" and {len(machine.bus.unclaimed) - len(busiest)} more"
         sys.stderr.write(f"guise vm: {took:.3f} s, backend {backend}, {mem >> 20} MiB; {counts}; "
                          f"ports nobody answered: {unclaimed}\n"
                          f"guise vm: {machine.cpu.stats()}\n")

@@ -91,6 +91,15 @@ def test_timeout_ends_a_spin_with_interrupts_off(tmp_path):
     assert p.returncode == 124 and p.stderr == b"guise vm: ended by --timeout: still running after 1 s\n"
 
 
+def test_a_guest_that_writes_every_io_port_ends_the_same_on_both(tmp_path):
+    """Zero to each of the 65536 ports but the power-off one, then cli; hlt."""
+    kernel = _tiny_kernel(tmp_path, "cli\nxor %eax, %eax\nxor %edx, %edx\n"
+                                    "1: cmp $0xf4, %dx\nje 2f\nout %al, %dx\n2: inc %dx\njnz 1b\nhlt\n")
+    kvm, uc = (vm("run", "--multiboot", kernel, "--backend", b) for b in ("kvm", "unicorn"))
+    assert kvm.returncode == uc.returncode == 100, (kvm.stderr, uc.stderr)
+    assert kvm.stdout == uc.stdout and kvm.stderr == uc.stderr
+
+
 def test_mmio_outside_every_device_is_a_fault(tmp_path):
     p = vm("run", "--multiboot", _tiny_kernel(tmp_path, "movl $0x12345678, 0xd0000010\nhlt\n"), "--backend", "kvm")
     assert p.returncode == 102, p.stderr
