@@ -129,7 +129,7 @@ EXIT_NAMES = {0: "unknown", 1: "exception", 2: "port I/O", 3: "hypercall", 4: "d
               6: "MMIO", 7: "interrupt window", 8: "shutdown", 9: "failed entry", 10: "signal",
               17: "internal error", 24: "system event"}
 EXIT_UNKNOWN, EXIT_IO, EXIT_HLT, EXIT_MMIO, EXIT_IRQ_WINDOW_OPEN, EXIT_SHUTDOWN = 0, 2, 5, 6, 7, 8
-EXIT_FAIL_ENTRY, EXIT_INTR, EXIT_INTERNAL_ERROR, EXIT_SYSTEM_EVENT = 9, 10, 17, 24
+EXIT_FAIL_ENTRY, EXIT_INTR, EXIT_INTERNAL_ERROR = 9, 10, 17
 IO_IN, IO_OUT = 0, 1
 INTERNAL_SUBERRORS = {1: "emulation failure", 2: "simultaneous exception", 3: "delivery event",
                       4: "unexpected exit reason"}

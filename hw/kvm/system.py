@@ -47,7 +47,6 @@ KVM_CLOCK_FEATURES = 1 << 0 | 1 << 1 | 1 << 3 | 1 << 24
 CR0_PE, CR0_ET, CR0_NE, CR0_WP, CR0_PG = 1, 1 << 4, 1 << 5, 1 << 16, 1 << 31
 CR4_PAE = 1 << 5
 EFER_LME, EFER_LMA = 1 << 8, 1 << 10
-IF = 0x200
 APIC_BASE, APIC_BASE_BSP = 0xFEE00000, 1 << 8
 
 
