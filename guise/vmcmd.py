@@ -98,7 +98,8 @@ def cmd_run(args) -> int:
         try:
             kernel = LinuxImage(image)
             machine = _machine(mem, console, True, backend)
-            entry, zero_page = load(kernel, machine, mem, args.append, initrd)
+            cmdline = " ".join(filter(None, (args.append, machine.cpu.kernel_args)))
+            entry, zero_page = load(kernel, machine, mem, cmdline, initrd)
         except TooLittleMemory as e:
             raise GuiseError(f"{args.kernel}: {e}", exitcodes.USAGE) from None
         except BootError as e:

@@ -37,6 +37,7 @@ def triple_fault(why: str) -> Exit:
 class SystemCpu(abc.ABC):
     name: str                   # "unicorn" or "kvm", for --stats and errors
     quiet_slice: float          # seconds a slice may last while the guest cannot take interrupts
+    kernel_args = ""            # what a Linux guest's command line needs on this back end
 
     def __init__(self, ram_bytes: int, bus, long_mode: bool, stopping: Callable[[], bool]):
         self.ram_bytes, self.bus, self.long_mode, self.stopping = ram_bytes, bus, long_mode, stopping

@@ -4,8 +4,8 @@ software hypervisor behind /dev/kvm such as PVM.
 The kind decides more than a label: a software KVM runs guest code by
 emulating or shadowing it (PVM, the kvm_pvm module, is about 1000x slower
 than hardware here) and cannot emulate every instruction (``lock
-cmpxchg16b`` and XRSTOR among them), so the guest's CPUID hides those
-features there (hw/kvm/system.py).
+cmpxchg16b`` and XRSTOR among them), so guests there are kept from them
+(hw/kvm/system.py).
 """
 from __future__ import annotations
 
