@@ -58,6 +58,15 @@ def test_coreutils(argv, files):
     assert_same(argv, cwd=files, stdin=b"piped input\n")
 
 
+def test_memory_size_as_native(tmp_path):
+    """sysinfo's layout: glibc reads the page count and unit from it, and sort sizes its
+    buffer by free memory (a wrong mem_unit once made it sort in 8-line temp files)."""
+    assert_same(["/usr/bin/python3", "-c", "import os; print(os.sysconf('SC_PHYS_PAGES'))"])
+    (tmp_path / "n.txt").write_text("".join(f"{i}\n" for i in range(20000)))
+    env = dict(os.environ, TMPDIR=str(tmp_path / "absent"))    # no room for temp files
+    assert_same(["/usr/bin/sort", "-r", "n.txt"], cwd=tmp_path, env=env)
+
+
 @pytest.mark.parametrize("awk", ["/usr/bin/gawk", "/usr/bin/mawk"])
 def test_awk(awk, files):
     need(awk, "installed by `make deps-test`")

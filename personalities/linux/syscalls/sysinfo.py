@@ -34,7 +34,9 @@ def sys_sysinfo(p, buf):
     sizes = [mem.get(k, 0) // unit for k in ("MemTotal", "MemFree", "Shmem", "Buffers",
                                              "SwapTotal", "SwapFree")]
     procs = sum(1 for d in os.listdir("/proc") if d.isdigit())
-    fmt = struct.Struct(f"<{L}3{UL}6{UL}HH{UL}{UL}I")
+    # procs and its pad are followed by longs: 4 bytes of alignment on x86-64 only
+    align = "4x" if p.abi.bits == 64 else ""
+    fmt = struct.Struct(f"<{L}3{UL}6{UL}HH{align}{UL}{UL}I")
     data = fmt.pack(uptime, *loads, *sizes, min(procs, 0xFFFF), 0, 0, 0, unit)
     p.mem.write(buf, data.ljust(64 if p.abi.bits == 32 else 112, b"\0"))
     return 0
