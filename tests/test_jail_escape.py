@@ -436,8 +436,9 @@ def test_symlink_swap_race(layout, name, resolver, arch):
     iterations, inside, refused, swaps = map(int, m.groups())
     assert iterations >= RACE_MIN, f"only {iterations} iterations in {RACE_SECONDS}s"
     # the swapper ran alongside (how often the opener catches the inside target
-    # depends on the emulator's time slices, so only that it was refused is sure)
-    assert swaps >= iterations // 2 and refused > 0 and inside + refused == iterations, m.group(0)
+    # depends on the emulator's time slices, so only that it was refused is sure;
+    # slices are fair in time, and a swap costs the jail more than an open)
+    assert swaps >= iterations // 8 and refused > 0 and inside + refused == iterations, m.group(0)
 
 
 _libc = ctypes.CDLL(None, use_errno=True)

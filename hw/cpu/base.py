@@ -107,3 +107,12 @@ class Cpu(abc.ABC):
 
     @abc.abstractmethod
     def stop(self) -> None: ...
+
+    def make_preemptible(self) -> bool:
+        """Get ready for ``preempt``; False if this back end cannot (then callers
+        bound each ``run`` by an instruction count instead).  Not while running."""
+        return False
+
+    def preempt(self) -> None:
+        """From any host thread: end the current or next ``run`` at an instruction
+        boundary soon (returning None), as ``stop`` cannot from outside a hook."""

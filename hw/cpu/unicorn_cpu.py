@@ -10,6 +10,7 @@ brings a whole dispatch to about 2 µs, against ~9 µs through ``Uc.reg_read``.
 from __future__ import annotations
 
 import ctypes
+import mmap
 from typing import Callable, Optional, Sequence
 
 import unicorn
@@ -18,6 +19,7 @@ from unicorn.unicorn_py3 import unicorn as ucmod
 
 from .base import (Cpu, CpuError, MemoryFault, StopReason, PROT_READ, PROT_WRITE,
                    PROT_EXEC)
+from .protmap import ProtMap
 
 _lib = ucmod.uclib
 _HOOK_SYSCALL = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
@@ -27,6 +29,48 @@ _HOOK_MEM_INVALID = ctypes.CFUNCTYPE(ctypes.c_bool, ctypes.c_void_p, ctypes.c_in
                                      ctypes.c_void_p)
 _HOOK_CODE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint32,
                               ctypes.c_void_p)
+
+
+class _TlbEntry(ctypes.Structure):
+    _fields_ = [("paddr", ctypes.c_uint64), ("perms", ctypes.c_uint32)]
+
+
+_HOOK_TLB_FILL = ctypes.CFUNCTYPE(ctypes.c_bool, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int,
+                                  ctypes.POINTER(_TlbEntry), ctypes.c_void_p)
+# the right an access needs, by unicorn's access type
+_NEEDS = {unicorn.UC_MEM_READ: unicorn.UC_PROT_READ, unicorn.UC_MEM_WRITE: unicorn.UC_PROT_WRITE,
+          unicorn.UC_MEM_FETCH: unicorn.UC_PROT_EXEC}
+_CTL_TLB_FLUSH = unicorn.UC_CTL_TLB_FLUSH | (unicorn.UC_CTL_IO_WRITE << 30)
+_CTL_TB_FLUSH = unicorn.UC_CTL_TB_FLUSH | (unicorn.UC_CTL_IO_WRITE << 30)
+
+_STOP_FN = ctypes.cast(_lib.uc_emu_stop, ctypes.c_void_p).value
+
+
+class _Switch:
+    """A native function whose body is one of two: return at once, or uc_emu_stop.
+
+    It is 14 bytes of x86-64 in a page of its own: ``jmp [rip+0]`` followed by the
+    8-byte target, and a ``ret`` that is the idle target.  Flipping the target is
+    one aligned 8-byte store, atomic for the thread running the engine.
+    """
+    _JMP = b"\xff\x25\x00\x00\x00\x00"          # jmp qword [rip+0]: the next 8 bytes
+    _RET_AT = 16
+
+    def __init__(self):
+        # private: a forked emulator must get its own switch, not share its parent's
+        self._page = mmap.mmap(-1, mmap.PAGESIZE, flags=mmap.MAP_PRIVATE,
+                               prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+        self.address = ctypes.addressof(ctypes.c_char.from_buffer(self._page))
+        self._target = ctypes.c_uint64.from_address(self.address + len(self._JMP))
+        self._page[:len(self._JMP)] = self._JMP
+        self._page[self._RET_AT] = 0xC3
+        self.idle()
+
+    def idle(self) -> None:
+        self._target.value = self.address + self._RET_AT
+
+    def stop(self) -> None:
+        self._target.value = _STOP_FN
 
 _REGS = {name[len("UC_X86_REG_"):].lower(): value for name, value in vars(X).items()
          if name.startswith("UC_X86_REG_")}
@@ -82,7 +126,11 @@ class UnicornCpu(Cpu):
         self.in_trap = False
         self._resume_adjust = 0
         self._add_hook(unicorn.UC_HOOK_INTR, _HOOK_INTR(self._on_intr))
-        self._add_hook(unicorn.UC_HOOK_MEM_INVALID, _HOOK_MEM_INVALID(self._on_mem_invalid))
+        self._on_mem_invalid_cb = _HOOK_MEM_INVALID(self._on_mem_invalid)
+        self._prot = ProtMap()
+        self.uc.ctl_set_tlb_mode(unicorn.UC_TLB_VIRTUAL)
+        self._add_hook(unicorn.UC_HOOK_TLB_FILL, _HOOK_TLB_FILL(self._on_tlb_fill))
+        self._switch: Optional[_Switch] = None        # see make_preemptible
         if arch == "i386":
             self._setup_flat_gdt()
         # Power-on/FNINIT state that programs rely on: 64-bit x87 precision, all
@@ -107,9 +155,42 @@ class UnicornCpu(Cpu):
         self._stop = StopReason("interrupt", intno=intno, pc=self.reg(self.pc_reg))
         _lib.uc_emu_stop(self._uch)
 
+    def make_preemptible(self) -> bool:
+        """Install the preemption hook (once) and retranslate so every block calls it.
+
+        Stopping an engine from another thread with uc_emu_stop is unsafe: unicorn
+        checks for a stop after each memory access and then restarts the
+        instruction, replaying a store (a lock xadd or xchg then happens twice).
+        An instruction-count limit is exact but runs a hook per instruction, which
+        makes guest code several times slower.  A stop asked for by a block hook
+        takes effect before the block's first instruction.  So every block calls a
+        native switch (see _Switch; unicorn inlines the call when a hook type has a
+        single hook), and ``preempt`` turns the switch to uc_emu_stop.
+        """
+        if self._switch is None:
+            self._switch = _Switch()
+            self._add_hook(unicorn.UC_HOOK_BLOCK, ctypes.c_void_p(self._switch.address))
+            _lib.uc_ctl(self._uch, _CTL_TB_FLUSH)
+        return True
+
+    def preempt(self) -> None:
+        if self._switch is not None:
+            self._switch.stop()
+
     def _on_mem_invalid(self, _uc, access, address, size, _value, _user):
         self._fault_info = (_ACCESS.get(access, "access"), address)
         return False
+
+    def _on_tlb_fill(self, _uc, page, access, entry, _user):
+        """Virtual TLB (see protmap): a page gets the rights it is mapped with, so data
+        pages lack execute and take fast stores.  The access asked for is always
+        granted here: unicorn then checks it against the mapping and reports an
+        unmapped or protected page with its own precise error."""
+        perms = self._prot.lookup(page)
+        e = entry[0]
+        e.paddr = page
+        e.perms = (perms or 0) | _NEEDS.get(access, 0)
+        return True
 
     def add_trap(self, kind: str, arg_regs: Sequence[str], result_reg: str,
                  handler: Callable[..., Optional[int]]) -> None:
@@ -170,24 +251,30 @@ class UnicornCpu(Cpu):
             self.uc.mem_map(addr, size, _perms(prot))
         except unicorn.UcError as e:
             raise CpuError(f"cannot map {size:#x} bytes at {addr:#x}: {e}") from None
+        self._prot.set(addr, addr + size, _perms(prot))
 
     def mem_map_ptr(self, addr: int, size: int, prot: int, host_ptr: int) -> None:
         try:
             self.uc.mem_map_ptr(addr, size, _perms(prot), host_ptr)
         except unicorn.UcError as e:
             raise CpuError(f"cannot map {size:#x} bytes at {addr:#x}: {e}") from None
+        self._prot.set(addr, addr + size, _perms(prot))
 
     def mem_unmap(self, addr: int, size: int) -> None:
         try:
             self.uc.mem_unmap(addr, size)
         except unicorn.UcError as e:
             raise CpuError(f"cannot unmap {size:#x} bytes at {addr:#x}: {e}") from None
+        self._prot.set(addr, addr + size, None)
 
     def mem_protect(self, addr: int, size: int, prot: int) -> None:
         try:
             self.uc.mem_protect(addr, size, _perms(prot))
         except unicorn.UcError as e:
             raise CpuError(f"cannot protect {size:#x} bytes at {addr:#x}: {e}") from None
+        self._prot.update(addr, addr + size, _perms(prot))
+        # unicorn drops TLB entries only when a page's write right changes
+        _lib.uc_ctl(self._uch, _CTL_TLB_FLUSH)
 
     def mem_read(self, addr: int, size: int) -> bytes:
         buf = ctypes.create_string_buffer(size)
@@ -245,7 +332,7 @@ class UnicornCpu(Cpu):
 
     def _setup_flat_gdt(self) -> None:
         """Ring-3 flat code/data segments at Linux's compat selectors (0x23/0x2b)."""
-        self.uc.mem_map(self.GDT_ADDR, 0x1000, unicorn.UC_PROT_READ | unicorn.UC_PROT_WRITE)
+        self.mem_map(self.GDT_ADDR, 0x1000, PROT_READ | PROT_WRITE)
         self.uc.reg_write(X.UC_X86_REG_GDTR, (0, self.GDT_ADDR, 0x1000 - 1, 0x0))
         # access: present | DPL | S | type ; flags: 4K granularity | 32-bit
         self.set_gdt_entry(4, 0, 0xFFFFF, 0xFA, 0xC)    # user code, DPL3
@@ -260,7 +347,8 @@ class UnicornCpu(Cpu):
     def run(self, pc: int, count: int = 0) -> Optional[StopReason]:
         self._stop = None
         self._pending = None
-        self._fault_info = None
+        if self._switch is not None:
+            self._switch.idle()
         err = _lib.uc_emu_start(self._uch, pc, 0, 0, count)
         if self._pending is not None:
             exc, self._pending = self._pending, None
@@ -269,13 +357,41 @@ class UnicornCpu(Cpu):
             return self._stop
         cur = self.reg(self.pc_reg)
         if err in _MEM_ERRORS:
-            access, addr = self._fault_info or (_MEM_ERRORS[err], cur)
-            return StopReason("fault", address=addr, access=access, pc=cur)
+            where = self._locate_fault(cur)
+            if where is None:              # it ran this time: the map changed meanwhile
+                if count == 1:
+                    return self._stop
+                return self.run(self.reg(self.pc_reg), max(count - 1, 0))
+            return StopReason("fault", address=where[1], access=where[0], pc=cur)
         if err == unicorn.UC_ERR_INSN_INVALID:
             return StopReason("invalid-insn", pc=cur)
         if err == unicorn.UC_ERR_EXCEPTION:
             return self._stop or StopReason("interrupt", pc=cur, detail="unhandled CPU exception")
         return StopReason("internal", pc=cur, detail=str(unicorn.UcError(err)))
+
+    def _locate_fault(self, pc: int) -> Optional[tuple[str, int]]:
+        """(access, address) of the memory fault at ``pc``, or None if it did not recur.
+
+        Unicorn names the faulting address only to a memory-fault hook, and any such
+        hook keeps every store on its slow path for good.  So the hook is installed
+        only now, and the faulting instruction run once more under it: x86 faults
+        are precise, so the retry meets the same fault (a string instruction resumes
+        where it stopped).  The TLB is flushed first, because the fill hook lets any
+        access into it so that unicorn makes the check itself.
+        """
+        _lib.uc_ctl(self._uch, _CTL_TLB_FLUSH)
+        self._fault_info = None
+        hook = ctypes.c_size_t()
+        _lib.uc_hook_add(self._uch, ctypes.byref(hook), unicorn.UC_HOOK_MEM_INVALID,
+                         self._on_mem_invalid_cb, None, ctypes.c_uint64(1), ctypes.c_uint64(0))
+        try:
+            err = _lib.uc_emu_start(self._uch, pc, 0, 0, 1)
+        finally:
+            _lib.uc_hook_del(self._uch, hook)
+            _lib.uc_ctl(self._uch, _CTL_TLB_FLUSH)
+        if err == unicorn.UC_ERR_OK:
+            return None
+        return self._fault_info or (_MEM_ERRORS.get(err, "access"), pc)
 
     def stop(self) -> None:
         _lib.uc_emu_stop(self._uch)

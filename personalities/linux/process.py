@@ -21,7 +21,7 @@ from .abi import ABIS
 from .dispatch import build_table, make_dispatch, make_traced_dispatch
 from .fdtable import FdTable
 from .mm import AddressSpace
-from .threads import INSN_SLICE, ThreadGroup
+from .threads import ThreadGroup
 from . import signals, hostcall
 from personalities.guestmem import GuestFault
 from . import stack as stk
@@ -235,7 +235,7 @@ class LinuxProcess:
         """Run this thread's engine until it exits, yielding the CPU when preempted."""
         pc = self.pc
         while True:
-            stop = self.cpu.run(pc, INSN_SLICE if self.group.multi or self.group.sliced else 0)
+            stop = self.cpu.run(pc, self.group.slice_limit(self))
             if self.group.exit_status is not None and self.group.result is not None:
                 return None
             if self.thread_done or self.replacement is not None:

@@ -19,7 +19,7 @@ When signals arrive:
   code ran is delivered before the next system call is made (dispatch.py), and
   after a sigreturn the next pending one at once;
 - a guest spinning without system calls sees host signals at the end of its
-  next time slice: the process runs in instruction-count slices once it has a
+  next time slice: the process runs in time slices (threads.TICK) once it has a
   handler for a timer signal (SIGALRM, SIGVTALRM, SIGPROF), a POSIX timer that
   sends signals, or more than one thread.  For other signals a CPU-bound loop
   notices them at its next syscall.
@@ -116,7 +116,7 @@ def set_disposition(p, sig: int) -> None:
 
 def run_sliced(p) -> None:
     """Let host signals reach a CPU-bound guest: from now on the process runs in
-    instruction-count slices, and pending signals are looked at between slices."""
+    time slices (see threads), and pending signals are looked at between slices."""
     if not p.group.sliced:
         p.group.sliced = True
         p.cpu.stop()          # back to the run loop, which now runs in slices

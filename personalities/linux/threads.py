@@ -9,20 +9,25 @@ without host atomics, so two engines running at once could break the
 guest's mutexes; with the BEL they stay atomic.  The BEL is released around
 blocking host calls and handed over in FIFO order.  So that a spinning
 thread cannot starve the rest, a multi-threaded process runs guest code in
-slices of INSN_SLICE instructions and offers the BEL to waiting threads
-between slices.  (Stopping an engine from another host thread with
-uc_emu_stop would be cheaper, but unicorn does not stop it on an instruction
-boundary: the interrupted instruction's memory effects can be replayed on
-restart, which breaks the guest's locks; the instruction count is exact.)
-A single-threaded process never touches any of this: it runs without a
-slice limit, and its BEL is taken once and never released.
+time slices: a ticker thread preempts the engine holding the BEL every TICK
+seconds (Cpu.preempt, which stops it at a block boundary), and the thread
+then offers the BEL to waiting threads and takes its pending signals.  A
+process with a handler for a timer signal is ticked the same way, so that
+its signal reaches a guest that spins without system calls.  (Where a CPU
+back end cannot be preempted, slices are INSN_SLICE instructions instead:
+exact, but several times slower.)  A single-threaded process never touches
+any of this: it runs without slices, and its BEL is taken once and never
+released.
 """
 from __future__ import annotations
 
 import collections
+import os
+import signal
 import threading
 
 INSN_SLICE = 200_000
+TICK = 0.002          # seconds of guest code between preemptions, about a Linux time slice
 
 
 class Bel:
@@ -99,6 +104,34 @@ class ThreadGroup:
         self.sliced = False                      # run in slices even with one thread (timer signals)
         self.finisher = None                     # called to end the process from another thread
         self.timers: set = set()                 # host POSIX timer ids the guest created (timer_create)
+        self._ticker_pid = 0                     # the process whose ticker thread runs
+
+    def slice_limit(self, who) -> int:
+        """The instruction limit for ``who``'s next run: 0 (none) unless the group
+        runs in slices and its CPU cannot be preempted by the ticker."""
+        if not (self.multi or self.sliced):
+            return 0
+        if not who.cpu.make_preemptible():
+            return INSN_SLICE
+        if self._ticker_pid != os.getpid():      # none yet, or inherited through fork
+            self._ticker_pid = os.getpid()
+            # host signals are the guest's: the ticker is born with all of them blocked,
+            # so the kernel never picks it for one (a blocked timer signal must stay
+            # pending to count its overruns)
+            every = signal.valid_signals()
+            was = signal.pthread_sigmask(signal.SIG_BLOCK, every)
+            try:
+                threading.Thread(target=self._tick, name="guise-ticker", daemon=True).start()
+            finally:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, every - was)
+        return 0
+
+    def _tick(self) -> None:
+        done = self.done
+        while not done.wait(TICK):
+            owner = self.bel.owner
+            if owner is not None:
+                owner.cpu.preempt()
 
     @property
     def multi(self) -> bool:
