@@ -154,6 +154,8 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="one run each, no Qiling")
     ap.add_argument("--only", help="run only workloads whose name contains this")
+    ap.add_argument("--vm-timeout", type=float, default=900,
+                    help="seconds each KVM boot of the virtual PC rows may take (0: no virtual PC rows)")
     args = ap.parse_args()
     runs = 1 if args.quick else args.runs
     env = dict(os.environ, PYTHONPATH=str(ROOT), LC_ALL="C")
@@ -237,6 +239,9 @@ def main() -> int:
                   (results.get((n, "Qiling")) is None or results[(n, "guise")] < results[(n, "Qiling")])
                   for n in names if n not in ("0 syscalls (baseline)", EMULATED_CHILDREN)]
         lines.append(target("every workload faster than Qiling (a Qiling failure counts as slower)", all(faster)))
+    if args.vm_timeout and not args.only:
+        from vm_boot import rows as vm_rows
+        lines += ["", *vm_rows(args.vm_timeout)]
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.only:
