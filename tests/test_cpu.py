@@ -148,3 +148,22 @@ def test_preempt_before_run_stops_at_the_first_block_only_once():
 def test_engine_starts_with_a_flat_map_for_its_own_tables(arch):
     cpu = UnicornCpu(arch)
     assert cpu.mem_regions() == ([] if arch == "x86_64" else [(0xFFFFF000, 0xFFFFFFFF, 3)])
+
+
+def test_code_rewritten_while_not_executable_runs_afresh():
+    """mprotect RX -> RW, new code written, RW -> RX (what a loader or JIT does): the
+    blocks translated before must not run again."""
+    cpu = UnicornCpu("x86_64")
+    cpu.mem_map(CODE, 0x1000, RX)
+    cpu.mem_write(CODE, bytes.fromhex("b807000000cc"))          # mov eax, 7; int3
+    cpu.run(CODE)
+    assert cpu.reg("rax") == 7
+    cpu.mem_protect(CODE, 0x1000, RW)
+    cpu.mem_map(DATA, 0x1000, RX)
+    # code in DATA stores "mov eax, 9" over the first instruction at CODE, then int3
+    cpu.mem_write(DATA, bytes.fromhex("c60425") + CODE.to_bytes(4, "little") + b"\xb8" +
+                  bytes.fromhex("c60425") + (CODE + 1).to_bytes(4, "little") + b"\x09" + b"\xcc")
+    cpu.run(DATA)
+    cpu.mem_protect(CODE, 0x1000, RX)
+    cpu.run(CODE)
+    assert cpu.reg("rax") == 9

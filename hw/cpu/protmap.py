@@ -55,3 +55,14 @@ class ProtMap:
         hi = bisect.bisect_left(self.starts, end)
         for s, e in [(self.starts[i], self.ends[i]) for i in range(lo, hi)]:
             self.set(max(s, start), min(e, end), perms)
+
+    def ranges_with(self, bit: int) -> list[tuple[int, int]]:
+        """The [start, end) spans whose permission has ``bit``, adjacent ones merged."""
+        out: list[tuple[int, int]] = []
+        for start, end, perms in zip(self.starts, self.ends, self.perms):
+            if perms & bit:
+                if out and out[-1][1] == start:
+                    out[-1] = (out[-1][0], end)
+                else:
+                    out.append((start, end))
+        return out

@@ -132,6 +132,8 @@ class UnicornCpu(Cpu):
         self.uc.ctl_set_tlb_mode(unicorn.UC_TLB_VIRTUAL)
         self._add_hook(unicorn.UC_HOOK_TLB_FILL, _HOOK_TLB_FILL(self._on_tlb_fill))
         self._switch: Optional[_Switch] = None        # see make_preemptible
+        self._code_ranges: list = []                  # see _mark_code
+        self._code_hooks: list = []
         if arch == "i386":
             self._setup_flat_gdt()
         # Power-on/FNINIT state that programs rely on: 64-bit x87 precision, all
@@ -146,7 +148,8 @@ class UnicornCpu(Cpu):
                                ctypes.c_uint64(begin), ctypes.c_uint64(end), *extra)
         if err != unicorn.UC_ERR_OK:
             raise CpuError(f"uc_hook_add failed: {unicorn.UcError(err)}")
-        self._callbacks.append(cb)
+        if not any(kept is cb for kept in self._callbacks):     # keep it alive, once
+            self._callbacks.append(cb)
         return handle.value
 
     def _on_intr(self, _uc, intno, _user):
@@ -256,6 +259,7 @@ class UnicornCpu(Cpu):
         except unicorn.UcError as e:
             raise CpuError(f"cannot map {size:#x} bytes at {addr:#x}: {e}") from None
         self._prot.set(addr, addr + size, _perms(prot))
+        self._mark_code()
 
     def mem_map_ptr(self, addr: int, size: int, prot: int, host_ptr: int) -> None:
         try:
@@ -263,6 +267,7 @@ class UnicornCpu(Cpu):
         except unicorn.UcError as e:
             raise CpuError(f"cannot map {size:#x} bytes at {addr:#x}: {e}") from None
         self._prot.set(addr, addr + size, _perms(prot))
+        self._mark_code()
 
     def mem_unmap(self, addr: int, size: int) -> None:
         try:
@@ -270,6 +275,7 @@ class UnicornCpu(Cpu):
         except unicorn.UcError as e:
             raise CpuError(f"cannot unmap {size:#x} bytes at {addr:#x}: {e}") from None
         self._prot.set(addr, addr + size, None)
+        self._mark_code()
 
     def mem_protect(self, addr: int, size: int, prot: int) -> None:
         try:
@@ -279,6 +285,30 @@ class UnicornCpu(Cpu):
         self._prot.update(addr, addr + size, _perms(prot))
         # unicorn drops TLB entries only when a page's write right changes
         _lib.uc_ctl(self._uch, _CTL_TLB_FLUSH)
+        if prot & PROT_EXEC:
+            # unicorn watches stores for self-modifying code only while a page is
+            # executable: code written while it was not must be translated afresh
+            self.uc.ctl_remove_cache(addr, addr + size)
+        self._mark_code()
+
+    def _mark_code(self) -> None:
+        """Keep one do-nothing fetch-protection hook over each executable range.
+
+        Unicorn skips two pieces of self-modifying-code upkeep where a memory hook
+        is installed: after translating a block it otherwise scans the whole TLB
+        (thousands of entries, at every new block: a tenth of python3's start-up),
+        and stores to such pages always take the checked path.  Bounded to the
+        executable ranges, the hooks spare the scan, keep code pages checked, and
+        leave data pages their fast stores.
+        """
+        ranges = self._prot.ranges_with(unicorn.UC_PROT_EXEC)
+        if ranges == self._code_ranges:
+            return
+        for h in self._code_hooks:
+            _lib.uc_hook_del(self._uch, ctypes.c_size_t(h))
+        self._code_hooks = [self._add_hook(unicorn.UC_HOOK_MEM_FETCH_PROT, self._on_mem_invalid_cb,
+                                           begin=lo, end=hi - 1) for lo, hi in ranges]
+        self._code_ranges = ranges
 
     def mem_read(self, addr: int, size: int) -> bytes:
         buf = ctypes.create_string_buffer(size)
