@@ -67,6 +67,22 @@ def test_memory_size_as_native(tmp_path):
     assert_same(["/usr/bin/sort", "-r", "n.txt"], cwd=tmp_path, env=env)
 
 
+DEV_FD = [
+    "diff <(seq 1 10) <(seq 2 11); echo $?",               # process substitution: /dev/fd/63
+    "paste -d, <(seq 3) <(seq 4 6)",
+    "bash <(echo echo from a script in a pipe)",           # exec of /dev/fd/N
+    "readlink /dev/stdin /dev/fd; cat /dev/stdin <<< here; stat -L -c %F /dev/fd/0 < /dev/null",
+    "exec 7< /etc/hostname; cat /dev/fd/7 | wc -c; ls -l /dev/fd/7 | cut -c1",
+]
+
+
+@pytest.mark.parametrize("script", DEV_FD, ids=[s[:30] for s in DEV_FD])
+def test_dev_fd_names_the_guests_descriptors(script):
+    """/dev/fd/N and /dev/std* are links into /proc/self/fd: the guest's fd 63 is not
+    the emulator's, so they must lead to the guest's own descriptors."""
+    assert_same(["/bin/bash", "-c", script])
+
+
 @pytest.mark.parametrize("awk", ["/usr/bin/gawk", "/usr/bin/mawk"])
 def test_awk(awk, files):
     need(awk, "installed by `make deps-test`")

@@ -259,7 +259,7 @@ class LinuxProcess:
     def _open_image(self, path: bytes):
         """Load ``path`` through the sandbox; the image remembers its resolved path."""
         from . import procfs
-        if path.startswith(b"/proc/"):
+        if procfs.special(path):
             path = procfs.stat_target(self, path)      # /proc/self/exe is the guest's program
         try:
             f, abspath = self.fs.open_exec(path)
@@ -400,7 +400,7 @@ class LinuxProcess:
         from loader import script
         from . import procfs
         given = path
-        if path.startswith(b"/proc/"):
+        if procfs.special(path):
             path = procfs.stat_target(self, path)
         try:
             path, argv = script.resolve_script(lambda q: self.fs.open_exec(q)[0], path, argv)

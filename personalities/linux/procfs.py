@@ -13,8 +13,24 @@ import shutil
 import tempfile
 
 
-def _own(p, path: bytes) -> bytes | None:
-    """The part after /proc/self/ if ``path`` names this guest process's /proc dir."""
+# /dev's links into /proc/self (as udev and systemd make them): a guest's fd 63 is
+# not the emulator's, so these must reach the guest's descriptors too
+_DEV_LINKS = {b"/dev/fd": b"/proc/self/fd", b"/dev/stdin": b"/proc/self/fd/0",
+              b"/dev/stdout": b"/proc/self/fd/1", b"/dev/stderr": b"/proc/self/fd/2"}
+
+
+def special(path: bytes) -> bool:
+    """Whether ``path`` may name the guest's own /proc entries, directly or through /dev."""
+    return path.startswith((b"/proc/", b"/dev/fd", b"/dev/std"))
+
+
+def _own(p, path: bytes, follow_last: bool = True) -> bytes | None:
+    """The part after /proc/self/ if ``path`` names this guest process's /proc dir.
+    ``follow_last``: a final /dev/stdin or /dev/fd is the link itself when False."""
+    if path.startswith(b"/dev/fd/"):
+        path = b"/proc/self/fd/" + path[len(b"/dev/fd/"):]
+    elif follow_last and path in _DEV_LINKS:
+        path = _DEV_LINKS[path]
     if not path.startswith(b"/proc/"):
         return None
     parts = posixpath.normpath(path).split(b"/")      # ['', 'proc', who, rest...]
@@ -39,7 +55,7 @@ def _guest_fd(p, rest: bytes) -> int | None:
 
 
 def readlink(p, path: bytes) -> bytes | None:
-    rest = _own(p, path)
+    rest = _own(p, path, follow_last=False)
     if rest is None:
         return None
     if rest == b"exe":
@@ -140,6 +156,13 @@ def stat_target(p, path: bytes) -> bytes:
     return readlink(p, path) or path
 
 
+def target(p, path: bytes, follow: bool) -> bytes:
+    """The path a stat- or xattr-like call on the guest's ``path`` hands the sandbox."""
+    if not special(path):
+        return path
+    return stat_target(p, path) if follow else lstat_target(p, path)
+
+
 def fd_host(p, path: bytes) -> int | None:
     """The host fd behind /proc/self/fd/N, which a stat that follows links can use
     directly (pipes and sockets have no path, and a jail's /proc shows the host's)."""
@@ -150,7 +173,7 @@ def fd_host(p, path: bytes) -> int | None:
 def lstat_target(p, path: bytes) -> bytes:
     """For stat-like calls that do not follow the last link: /proc/self/fd/N is the
     host's own link for the guest's descriptor (its mode shows how it was opened)."""
-    rest = _own(p, path)
+    rest = _own(p, path, follow_last=False)
     if rest is None:
         return path
     host = _guest_fd(p, rest)

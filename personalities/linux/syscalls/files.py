@@ -20,7 +20,7 @@ IOV_MAX = 1024
 def do_open(p, dfd, pth: bytes, flags: int, mode: int) -> int:
     flags = s32(flags) & 0xFFFFFFFF
     host = None
-    if pth.startswith(b"/proc/"):
+    if procfs.special(pth):
         host = procfs.open_special(p, pth, flags | O_CLOEXEC)
     if host is None:
         host = p.fs.open(pth, flags | O_CLOEXEC, mode & 0o7777, dfd)

@@ -22,7 +22,7 @@ def _stat(p, dfd, pth: bytes, follow: bool, flags: int = 0) -> os.stat_result:
         if flags & AT_EMPTY_PATH:
             return os.fstat(dfd) if dfd is not None else p.fs.stat(b".")
         raise FileNotFoundError(2, "No such file or directory")
-    if pth.startswith(b"/proc/"):
+    if procfs.special(pth):
         if follow and (h := procfs.fd_host(p, pth)) is not None:
             return os.fstat(h)
         pth = procfs.stat_target(p, pth) if follow else procfs.lstat_target(p, pth)
@@ -107,8 +107,7 @@ def sys_statx(p, dfd, pth, flags, mask, buf):
         if not flags & AT_EMPTY_PATH:
             raise FileNotFoundError(2, "No such file or directory")
         pth = b"."
-    if pth.startswith(b"/proc/"):
-        pth = procfs.stat_target(p, pth) if follow else procfs.lstat_target(p, pth)
+    pth = procfs.target(p, pth, follow)
     h = p.fs.open(pth, O_PATH | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW), dirfd=d)
     try:
         p.mem.write(buf, _host_statx(h, flags, mask))
@@ -369,7 +368,7 @@ def _readlink(p, dfd, pth, buf, size):
     size = s32(size)
     if size <= 0:
         raise einval()
-    target = procfs.readlink(p, pth) if pth.startswith(b"/proc/") else None
+    target = procfs.readlink(p, pth) if procfs.special(pth) else None
     if target is None:
         target = p.fs.readlink(pth, dfd)
     data = target[:size]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 
+from .. import procfs
 from ..abi import s32
 from .decl import syscall
 from .util import path
@@ -15,6 +16,11 @@ def _name(p, addr) -> bytes:
     if not name or len(name) > XATTR_NAME_MAX:
         raise OSError(34, "Numerical result out of range")
     return name
+
+
+def _at(p, pth, follow: bool = True) -> bytes:
+    """The guest's path, with its own /proc/self/fd and /dev/fd entries made the host's."""
+    return procfs.target(p, path(p, pth), follow)
 
 
 def _give(p, data: bytes, buf, size) -> int:
@@ -33,12 +39,12 @@ def _list_bytes(names) -> bytes:
 
 @syscall("getxattr", "path", "str", "ptr", "size")
 def sys_getxattr(p, pth, name, buf, size):
-    return _give(p, p.fs.getxattr(path(p, pth), _name(p, name)), buf, size)
+    return _give(p, p.fs.getxattr(_at(p, pth), _name(p, name)), buf, size)
 
 
 @syscall("lgetxattr", "path", "str", "ptr", "size")
 def sys_lgetxattr(p, pth, name, buf, size):
-    return _give(p, p.fs.getxattr(path(p, pth), _name(p, name), follow=False), buf, size)
+    return _give(p, p.fs.getxattr(_at(p, pth, False), _name(p, name), follow=False), buf, size)
 
 
 @syscall("fgetxattr", "fd", "str", "ptr", "size")
@@ -48,12 +54,12 @@ def sys_fgetxattr(p, fd, name, buf, size):
 
 @syscall("listxattr", "path", "ptr", "size")
 def sys_listxattr(p, pth, buf, size):
-    return _give(p, _list_bytes(p.fs.listxattr(path(p, pth))), buf, size)
+    return _give(p, _list_bytes(p.fs.listxattr(_at(p, pth))), buf, size)
 
 
 @syscall("llistxattr", "path", "ptr", "size")
 def sys_llistxattr(p, pth, buf, size):
-    return _give(p, _list_bytes(p.fs.listxattr(path(p, pth), follow=False)), buf, size)
+    return _give(p, _list_bytes(p.fs.listxattr(_at(p, pth, False), follow=False)), buf, size)
 
 
 @syscall("flistxattr", "fd", "ptr", "size")
@@ -69,13 +75,13 @@ def _value(p, value, size) -> bytes:
 
 @syscall("setxattr", "path", "str", "ptr", "size", "hex")
 def sys_setxattr(p, pth, name, value, size, flags):
-    p.fs.setxattr(path(p, pth), _name(p, name), _value(p, value, size), s32(flags))
+    p.fs.setxattr(_at(p, pth), _name(p, name), _value(p, value, size), s32(flags))
     return 0
 
 
 @syscall("lsetxattr", "path", "str", "ptr", "size", "hex")
 def sys_lsetxattr(p, pth, name, value, size, flags):
-    p.fs.setxattr(path(p, pth), _name(p, name), _value(p, value, size), s32(flags), follow=False)
+    p.fs.setxattr(_at(p, pth, False), _name(p, name), _value(p, value, size), s32(flags), follow=False)
     return 0
 
 
@@ -88,13 +94,13 @@ def sys_fsetxattr(p, fd, name, value, size, flags):
 
 @syscall("removexattr", "path", "str")
 def sys_removexattr(p, pth, name):
-    p.fs.removexattr(path(p, pth), _name(p, name))
+    p.fs.removexattr(_at(p, pth), _name(p, name))
     return 0
 
 
 @syscall("lremovexattr", "path", "str")
 def sys_lremovexattr(p, pth, name):
-    p.fs.removexattr(path(p, pth), _name(p, name), follow=False)
+    p.fs.removexattr(_at(p, pth, False), _name(p, name), follow=False)
     return 0
 
 
