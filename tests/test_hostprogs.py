@@ -83,6 +83,16 @@ def test_dev_fd_names_the_guests_descriptors(script):
     assert_same(["/bin/bash", "-c", script])
 
 
+def test_pseudo_terminals():
+    """openpty (TIOCGPTN, TIOCSPTLCK, TIOCGPTPEER), a child on its own pty, script(1)."""
+    assert_same(["/usr/bin/python3", "-c", "import os, pty\n"
+                 "m, s = os.openpty(); os.write(m, b'hi\\n'); print(os.read(s, 10), os.ttyname(s)[:9])\n"
+                 "pid, fd = pty.fork()\n"
+                 "if pid == 0: print('child on', os.ttyname(0)[:9]); os._exit(5)\n"
+                 "print(os.read(fd, 100).strip(), os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))"])
+    assert_same(["/usr/bin/script", "-qc", "echo in script; tty | cut -c1-9", "/dev/null"])
+
+
 @pytest.mark.parametrize("awk", ["/usr/bin/gawk", "/usr/bin/mawk"])
 def test_awk(awk, files):
     need(awk, "installed by `make deps-test`")

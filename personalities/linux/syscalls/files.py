@@ -396,6 +396,11 @@ IOCTLS = {
     0x5421: ("FIONBIO", 4, "w"), 0x5452: ("FIOASYNC", 4, "w"), 0x5429: ("TIOCGSID", 4, "r"),
     0x540B: ("TCFLSH", 0, "i"), 0x5409: ("TCSBRK", 0, "i"), 0x540A: ("TCXONC", 0, "i"),
     0x80045430: ("TIOCGPTN", 4, "r"), 0x5425: ("TCGETS2", 44, "r"),
+    0x402C542B: ("TCSETS2", 44, "w"), 0x402C542C: ("TCSETSW2", 44, "w"), 0x402C542D: ("TCSETSF2", 44, "w"),
+    # pseudo-terminals (openpty, pty.fork, script, expect) and controlling terminals
+    0x40045431: ("TIOCSPTLCK", 4, "w"), 0x80045439: ("TIOCGPTLCK", 4, "r"), 0x5420: ("TIOCPKT", 4, "w"),
+    0x80045438: ("TIOCGPKT", 4, "r"), 0x540E: ("TIOCSCTTY", 0, "i"), 0x5422: ("TIOCNOTTY", 0, "i"),
+    0x540C: ("TIOCEXCL", 0, "i"), 0x540D: ("TIOCNXCL", 0, "i"), 0x5411: ("TIOCOUTQ", 4, "r"),
     # inode flags (lsattr/chattr) and generation: an int, though the request is sized as a long
     0x80086601: ("FS_IOC_GETFLAGS", 4, "r"), 0x40086602: ("FS_IOC_SETFLAGS", 4, "w"),
     0x80087601: ("FS_IOC_GETVERSION", 4, "r"),
@@ -405,10 +410,11 @@ IOCTLS = {
 # i386 requests whose size field names a 32-bit long: the host (x86-64) kernel's own number
 IOCTL_HOST = {0x80046601: 0x80086601, 0x40046602: 0x40086602, 0x80047601: 0x80087601}
 FIONCLEX, FIOCLEX = 0x5450, 0x5451
+TIOCGPTPEER = 0x5441          # opens the pty's other end: the result is a new descriptor
 
 
 @syscall("ioctl", "fd", "hex", "hex", level="partial",
-         note="terminal (TCGETS/TCSETS*, TIOCGWINSZ, TIOCGPGRP…), FIONREAD, FIONBIO, FIOCLEX, FS_IOC_*FLAGS; others ENOTTY")
+         note="terminal (TCGETS/TCSETS*, TIOCGWINSZ, TIOCGPGRP…), pseudo-terminals (TIOCGPTN, TIOCSPTLCK, TIOCGPTPEER…), FIONREAD, FIONBIO, FIOCLEX, FS_IOC_*FLAGS; others ENOTTY")
 def sys_ioctl(p, fd, req, arg):
     fd, req = s32(fd), req & 0xFFFFFFFF
     h = p.fds.get(fd)
@@ -418,6 +424,10 @@ def sys_ioctl(p, fd, req, arg):
     if req == FIONCLEX:
         p.fds.cloexec.discard(fd)
         return 0
+    if req == TIOCGPTPEER:
+        flags = arg & 0xFFFFFFFF
+        peer = hostfcntl.ioctl(h, req, flags | O_CLOEXEC)
+        return p.fds.add(peer, cloexec=bool(flags & O_CLOEXEC))
     known = IOCTLS.get(req)
     if known is None:
         p.unimpl["ioctl:" + hex(req)] += 1
