@@ -32,7 +32,7 @@ from loader import pe as peloader
 from loader.errors import LoaderError
 from loader.mapping import map_image
 from personalities.guestmem import GuestFault, GuestMemory
-from . import apisets, cmdline, teb as tebmod
+from . import apisets, cmdline, teb as tebmod, threads
 from .errors import (AccessViolation, NotImplementedApi, ProcessExit, STATUS_ACCESS_VIOLATION,
                      STATUS_ILLEGAL_INSTRUCTION, STATUS_INTEGER_DIVIDE_BY_ZERO, STATUS_BREAKPOINT)
 from .handles import FileObject, HandleTable
@@ -116,6 +116,7 @@ class WindowsProcess:
         self.argv = [os.fsdecode(a) for a in argv]
         self.env = windows_environment([os.fsdecode(e) for e in envp])
         self._build(base)
+        threads.attach(self)
 
     # -- building the process ---------------------------------------------------
     def _build(self, base: int | None) -> None:
@@ -132,7 +133,6 @@ class WindowsProcess:
         self.space.reserve(want, info.size_of_image, 0, name="[image]")   # keep the heap out
         self.thunk_base = self.space.find_free(THUNK_AREA, top_down=True)
         self.space.map(self.thunk_base, THUNK_AREA, PROT_READ | PROT_EXEC, name="[api thunks]")
-        self.next_stub = self.thunk_base
         self.heap = Heap(self.space)
         self._install_trap()
         self.resume_stub = self._stub(Bound("[resume]", None, impl=self._resume))
@@ -151,6 +151,18 @@ class WindowsProcess:
     def _alloc(self, size: int) -> int:
         return self.heap.alloc(size, zero=True)
 
+    def tls_array(self) -> int:
+        """A thread's ThreadLocalStoragePointer: the image's TLS template copied for it."""
+        tls_array = self._alloc(self.ptr * 64)
+        t = self.info.tls
+        if t is not None:
+            tmpl = self.mem.read(self.image_base + t.raw_start, t.raw_end - t.raw_start) \
+                if t.raw_end > t.raw_start else b""
+            block = self._alloc(len(tmpl) + t.zero_fill + 16)
+            self.mem.write(block, tmpl)
+            self.mem.put_ptr(tls_array, block)
+        return tls_array
+
     def _build_environment(self) -> None:
         info = self.info
         # the main thread's stack (reserve from the header, at least 1 MiB)
@@ -158,17 +170,9 @@ class WindowsProcess:
         lo = self.space.find_free(size)
         self.space.map(lo, size, PROT_READ | PROT_WRITE, name="[stack]")
         self.stack_lo, self.stack_hi = lo, lo + size
-        # TLS: the template copied once, the index written, the array pointed to by the TEB
-        tls_array = self._alloc(self.ptr * 64)
-        if info.tls is not None:
-            t = info.tls
-            tmpl = self.mem.read(self.image_base + t.raw_start, t.raw_end - t.raw_start) \
-                if t.raw_end > t.raw_start else b""
-            block = self._alloc(len(tmpl) + t.zero_fill + 16)
-            self.mem.write(block, tmpl)
-            self.mem.put_ptr(tls_array, block)
-            if t.index_rva:
-                self.mem.put_u32(self.image_base + t.index_rva, 0)
+        tls_array = self.tls_array()
+        if info.tls is not None and info.tls.index_rva:
+            self.mem.put_u32(self.image_base + info.tls.index_rva, 0)
         # standard handles share guise's own descriptors 0, 1, 2
         self.std = [self.handles.add(FileObject(fd, ("CONIN$", "CONOUT$", "CONOUT$")[fd], owned=False))
                     for fd in (0, 1, 2)]
@@ -237,11 +241,10 @@ class WindowsProcess:
         return guarded
 
     def _stub(self, b: Bound) -> int:
-        idx = len(self.bound)
-        addr = self.next_stub
+        idx = len(self.bound)           # shared by all threads' views of the process
+        addr = self.thunk_base + STUB * idx
         if addr + STUB > self.thunk_base + THUNK_AREA:
             raise ExecFailure("too many imported functions for the thunk area", 126)
-        self.next_stub += STUB
         if b.reader is None:
             b.reader = self._reader(b.export)
         if b.impl is None:
@@ -463,16 +466,35 @@ class WindowsProcess:
     # -- running ----------------------------------------------------------------------
     def run(self) -> Result:
         t0 = time.perf_counter()
-        res = Result()
-        sp_reg = "rsp" if self.bits == 64 else "esp"
-        self.cpu.set_reg(sp_reg, self.stack_hi - 0x100 - self.ptr)
-        self.mem.put_ptr(self.stack_hi - 0x100 - self.ptr, 0)
         try:
-            stop = self.cpu.run(self.boot_stub)
-            if stop is None:
-                res.guise_status, res.message = INTERNAL_STATUS, "guest stopped for no reason (internal error)"
-            else:
-                self._classify(stop, res)
+            res = threads.run_main(self, self.boot_stub)
+        finally:
+            self._shutdown()
+            threads.leave(self)
+        res.wall = time.perf_counter() - t0
+        for idx, c in self.counts.items():
+            label = self.bound[idx].label
+            if not label.startswith("["):
+                res.syscalls[label] = res.syscalls.get(label, 0) + c
+        res.unimplemented = dict(self.unimpl)
+        if self.count_instructions:
+            res.instructions = self.cpu.insn_count
+        return res
+
+    def outcome(self, pc: int) -> Result | None:
+        """Run this thread from ``pc`` (at the top of its stack) to its end: the
+        Result when it ended the process, None when only the thread ended."""
+        res = Result()
+        sp = self.stack_hi - 0x100 - self.ptr
+        self.cpu.set_reg("rsp" if self.bits == 64 else "esp", sp)
+        self.mem.put_ptr(sp, 0)
+        try:
+            stop = threads.loop(self, pc)
+            self._classify(stop, res)
+        except threads.ThreadDone as e:
+            return threads.ended(self, e.code)
+        except threads.ProcessEnding:
+            return None
         except ProcessExit as e:
             res.exit_status = e.code & 0xFF
         except NotImplementedApi as e:
@@ -485,16 +507,6 @@ class WindowsProcess:
             res.exit_status = STATUS_ILLEGAL_INSTRUCTION & 0xFF
             res.message = f"the program made a system call itself (eax {e.value:#x}); Windows programs " \
                           f"go through the API"
-        finally:
-            self._shutdown()
-        res.wall = time.perf_counter() - t0
-        for idx, c in self.counts.items():
-            label = self.bound[idx].label
-            if not label.startswith("["):
-                res.syscalls[label] = res.syscalls.get(label, 0) + c
-        res.unimplemented = dict(self.unimpl)
-        if self.count_instructions:
-            res.instructions = self.cpu.insn_count
         return res
 
     def _shutdown(self) -> None:

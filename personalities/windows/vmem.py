@@ -4,12 +4,16 @@ state and allocation bases, as VirtualQuery reports them.
 It is duck-compatible with ``loader.mapping.map_image`` (``map``, ``protect``,
 ``cpu``).  Everything is committed when it is mapped; MEM_RESERVE-only ranges
 are recorded but not mapped into the CPU until they are committed.
+
+Committed pages are host memory (hw.memory) handed to every thread's CPU by
+pointer, so that all guest threads share one address space (see threads.py).
 """
 from __future__ import annotations
 
 import bisect
 import dataclasses
 
+from hw import memory as hostmem
 from hw.cpu import PAGE_SIZE, page_down, page_up
 
 MEM_COMMIT, MEM_RESERVE, MEM_FREE = 0x1000, 0x2000, 0x10000
@@ -40,11 +44,13 @@ class Region:
     committed: bool
     kind: int
     name: str = ""
+    host: int = 0                  # host address of the committed pages (0: reserved only)
 
 
 class AddressSpace:
     def __init__(self, cpu, bits: int):
-        self.cpu = cpu
+        self.cpu = cpu                  # the first thread's CPU (reads and writes go through it)
+        self.cpus = [cpu]               # every thread's CPU maps the same host memory
         self.bits = bits
         self.low = 0x10000
         self.high = 0x7FFF0000 if bits == 32 else 0x7FFFFFFF0000
@@ -99,9 +105,27 @@ class AddressSpace:
             dev: int = 0, inode: int = 0, kind: int = MEM_PRIVATE, alloc_base: int | None = None) -> None:
         """Commit [start, start+size) with ``prot``; the range must be free."""
         start, end = page_down(start), page_up(start + size)
-        self.cpu.mem_map(start, end - start, prot)
+        host = self._back(start, end, prot)
         base = start if alloc_base is None else alloc_base
-        self._insert(Region(start, end, prot, base, prot, True, kind, name))
+        self._insert(Region(start, end, prot, base, prot, True, kind, name, host))
+
+    def _back(self, start: int, end: int, prot: int) -> int:
+        """Fresh zeroed host memory for [start, end), mapped into every CPU."""
+        host = hostmem.alloc(end - start)
+        for cpu in self.cpus:
+            cpu.mem_map_ptr(start, end - start, prot, host)
+        return host
+
+    def add_cpu(self, cpu) -> None:
+        """A new thread's CPU: every committed page, shared."""
+        for r in self.regions:
+            if r.committed:
+                cpu.mem_map_ptr(r.start, r.end - r.start, r.prot, r.host)
+        self.cpus.append(cpu)
+
+    def remove_cpu(self, cpu) -> None:
+        if cpu in self.cpus and cpu is not self.cpu:
+            self.cpus.remove(cpu)
 
     def reserve(self, start: int, size: int, prot: int, name: str = "") -> None:
         start, end = page_down(start), page_up(start + size)
@@ -111,7 +135,7 @@ class AddressSpace:
         r = self.find(addr)
         if r is None or r.start == addr:
             return
-        tail = dataclasses.replace(r, start=addr)
+        tail = dataclasses.replace(r, start=addr, host=r.host + (addr - r.start) if r.host else 0)
         r.end = addr
         self._insert(tail)
 
@@ -137,17 +161,19 @@ class AddressSpace:
         start, end = page_down(start), page_up(start + size)
         for r in self._pieces(start, end):
             if not r.committed:
-                self.cpu.mem_map(r.start, r.end - r.start, prot)
+                r.host = self._back(r.start, r.end, prot)
                 r.committed = True
             else:
-                self.cpu.mem_protect(r.start, r.end - r.start, prot)
+                for cpu in self.cpus:
+                    cpu.mem_protect(r.start, r.end - r.start, prot)
             r.prot = prot
 
     def protect(self, start: int, size: int, prot: int) -> None:
         start, end = page_down(start), page_up(start + size)
         for r in self._pieces(start, end):
             if r.committed:
-                self.cpu.mem_protect(r.start, r.end - r.start, prot)
+                for cpu in self.cpus:
+                    cpu.mem_protect(r.start, r.end - r.start, prot)
                 r.prot = prot
 
     def release(self, alloc_base: int) -> bool:
@@ -157,7 +183,9 @@ class AddressSpace:
             return False
         for r in victims:
             if r.committed:
-                self.cpu.mem_unmap(r.start, r.end - r.start)
+                for cpu in self.cpus:
+                    cpu.mem_unmap(r.start, r.end - r.start)
+                hostmem.free(r.host, r.end - r.start)
             i = self.regions.index(r)
             del self.regions[i]
             del self._starts[i]

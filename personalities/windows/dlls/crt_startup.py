@@ -163,14 +163,6 @@ def signal(p, sig, handler):
     return old
 
 
-def lock(p, n):
-    pass
-
-
-def unlock(p, n):
-    pass
-
-
 def p_fmode(p):
     return _data(p, "_fmode")
 

@@ -1,5 +1,5 @@
 """kernel32: the process (exit, command line, environment, modules, start-up info,
-last error, TLS slots, critical sections) and time."""
+last error) and time.  Threads, TLS slots and synchronisation: k32_thread, k32_sync."""
 from __future__ import annotations
 
 import os
@@ -7,7 +7,6 @@ import time
 
 from .. import strings, winerror as W
 from ..errors import ProcessExit
-from ..teb import TLS_SLOTS
 from .k32_files import fail
 
 EPOCH_DELTA = 116444736000000000      # 100-ns ticks from 1601-01-01 to 1970-01-01
@@ -226,73 +225,7 @@ def GetCurrentThread(p):
     return (1 << p.bits) - 2
 
 
-# -- TLS slots (in the TEB, as TlsGetValue reads them) -----------------------------------
-def TlsAlloc(p):
-    used = p.state.setdefault("tls_used", set())
-    for i in range(TLS_SLOTS):
-        if i not in used:
-            used.add(i)
-            p.mem.put_ptr(p.teb + p.layout.tls_slots + p.ptr * i, 0)
-            return i
-    return fail(p, W.ERROR_NOT_ENOUGH_MEMORY, 0xFFFFFFFF)
-
-
-def TlsFree(p, index):
-    used = p.state.setdefault("tls_used", set())
-    if index not in used:
-        return fail(p, W.ERROR_INVALID_PARAMETER)
-    used.discard(index)
-    return 1
-
-
-def TlsGetValue(p, index):
-    if index >= TLS_SLOTS:
-        return fail(p, W.ERROR_INVALID_PARAMETER)
-    p.set_last_error(0)          # documented: success clears the last error
-    return p.mem.ptr(p.teb + p.layout.tls_slots + p.ptr * index)
-
-
-def TlsSetValue(p, index, value):
-    if index >= TLS_SLOTS:
-        return fail(p, W.ERROR_INVALID_PARAMETER)
-    p.mem.put_ptr(p.teb + p.layout.tls_slots + p.ptr * index, value)
-    return 1
-
-
-# -- critical sections: one thread per process in this slice --------------------------
-def InitializeCriticalSection(p, cs):
-    size = 40 if p.bits == 64 else 24
-    p.mem.write(cs, bytes(size))
-    p.mem.put_u32(cs + p.ptr, 0xFFFFFFFF)        # LockCount = -1: free
-
-
-def InitializeCriticalSectionAndSpinCount(p, cs, spin):
-    InitializeCriticalSection(p, cs)
-    return 1
-
-
-def EnterCriticalSection(p, cs):
-    p.mem.u32(cs)             # a bad pointer faults as on Windows
-
-
-def TryEnterCriticalSection(p, cs):
-    p.mem.u32(cs)
-    return 1
-
-
-def LeaveCriticalSection(p, cs):
-    p.mem.u32(cs)
-
-
-def DeleteCriticalSection(p, cs):
-    p.mem.u32(cs)
-
-
 # -- time ----------------------------------------------------------------------------------
-def Sleep(p, ms):
-    time.sleep((ms if ms != 0xFFFFFFFF else 1 << 30) / 1000)
-
-
 def GetTickCount(p):
     return int(time.monotonic() * 1000) & 0xFFFFFFFF
 

@@ -5,6 +5,7 @@ are declared but not implemented yet: calling one stops the program with
 from __future__ import annotations
 
 from ..spec import Dll, PARTIAL, fn
+from . import k32_sync as SYNC, k32_thread as THREAD
 from . import k32_console as C, k32_dirs as D, k32_files as F, k32_message as MSG, k32_strings as S, k32_memory as M, k32_nls as N, k32_process as P
 
 ROWS = [
@@ -118,25 +119,7 @@ ROWS = [
     fn("IsBadStringPtrA", P.IsBadStringPtrA, "ptr size", "bool"),
     fn("IsBadStringPtrW", P.IsBadStringPtrW, "ptr size", "bool"),
     fn("IsProcessorFeaturePresent", P.IsProcessorFeaturePresent, "uint", "bool"),
-    # threads and synchronisation (one thread per process in this slice)
-    fn("TlsAlloc", P.TlsAlloc, "", "uint"),
-    fn("TlsFree", P.TlsFree, "uint", "bool"),
-    fn("TlsGetValue", P.TlsGetValue, "uint", "ptr"),
-    fn("TlsSetValue", P.TlsSetValue, "uint ptr", "bool"),
-    fn("InitializeCriticalSection", P.InitializeCriticalSection, "ptr", "void"),
-    fn("InitializeCriticalSectionAndSpinCount", P.InitializeCriticalSectionAndSpinCount, "ptr uint", "bool"),
-    fn("EnterCriticalSection", P.EnterCriticalSection, "ptr", "void",
-       level=PARTIAL, note="no contention possible: guest threads are not implemented yet"),
-    fn("TryEnterCriticalSection", P.TryEnterCriticalSection, "ptr", "bool", level=PARTIAL,
-       note="single-threaded"),
-    fn("LeaveCriticalSection", P.LeaveCriticalSection, "ptr", "void", level=PARTIAL, note="single-threaded"),
-    fn("DeleteCriticalSection", P.DeleteCriticalSection, "ptr", "void"),
-    fn("CreateThread", None, "ptr size ptr ptr uint ptr", "handle"),
-    fn("WaitForSingleObject", None, "handle uint", "uint"),
-    fn("CreateEventA", None, "ptr bool bool str", "handle"),
-    fn("CreateEventW", None, "ptr bool bool wstr", "handle"),
-    fn("CreateMutexA", None, "ptr bool str", "handle"),
-    fn("CreateMutexW", None, "ptr bool wstr", "handle"),
+    # threads and synchronisation: k32_thread.ROWS and k32_sync.ROWS, below
     fn("RaiseException", None, "uint uint uint ptr", "void"),
     fn("RtlAddFunctionTable", None, "ptr uint ptr", "bool"),
     # memory
@@ -154,7 +137,6 @@ ROWS = [
     fn("VirtualProtect", M.VirtualProtect, "ptr size uint ptr", "bool"),
     fn("VirtualQuery", M.VirtualQuery, "ptr ptr size", "size"),
     # time
-    fn("Sleep", P.Sleep, "uint", "void"),
     fn("GetTickCount", P.GetTickCount, "", "uint"),
     fn("GetTickCount64", P.GetTickCount64, "", "i64"),
     fn("QueryPerformanceCounter", P.QueryPerformanceCounter, "ptr", "bool"),
@@ -206,4 +188,4 @@ ROWS = [
     fn("IsDBCSLeadByte", P.IsDBCSLeadByte, "uint", "bool"),
 ]
 
-DLL = Dll.of("KERNEL32.dll", ROWS)
+DLL = Dll.of("KERNEL32.dll", ROWS + SYNC.ROWS + THREAD.ROWS)

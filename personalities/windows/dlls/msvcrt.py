@@ -4,6 +4,7 @@ live in crt_startup, crt_stdio and crt_string."""
 from __future__ import annotations
 
 from ..spec import Dll, PARTIAL, cdecl, data
+from . import k32_sync as SYNC, k32_thread as THREAD
 from . import crt_math as M, crt_startup as S, crt_stdio as IO, crt_string as STR, crt_time as T
 
 
@@ -31,8 +32,6 @@ ROWS = [
     cdecl("abort", S.abort, "", "void"),
     cdecl("signal", S.signal, "int ptr", "ptr", level=PARTIAL,
           note="handlers are recorded; no signal is ever raised to them yet"),
-    cdecl("_lock", S.lock, "int", "void", level=PARTIAL, note="single-threaded: no-op"),
-    cdecl("_unlock", S.unlock, "int", "void", level=PARTIAL, note="single-threaded: no-op"),
     cdecl("_errno", S.errno_ptr, "", "ptr"),
     cdecl("__p__fmode", S.p_fmode, "", "ptr"),
     cdecl("__p__commode", S.p_commode, "", "ptr"),
@@ -200,9 +199,8 @@ ROWS = [
     cdecl("__C_specific_handler", None, "ptr ptr ptr ptr", "int"),
     cdecl("_setjmp", None, "ptr", "int"),
     cdecl("longjmp", None, "ptr int", "void"),
-    cdecl("_beginthreadex", None, "ptr uint ptr ptr uint ptr", "ptr"),
     cdecl("scanf", None, "str ...", "int"),
     cdecl("sscanf", None, "str str ...", "int"),
-]
+] + THREAD.CRT_ROWS + SYNC.CRT_ROWS
 
 DLL = Dll.of("msvcrt.dll", ROWS)

@@ -1,0 +1,216 @@
+"""kernel32 and msvcrt: threads (CreateThread, _beginthreadex, ExitThread, exit codes,
+resuming), sleeping and yielding, TLS and FLS slots.
+
+Threads are real guest threads (see ../threads.py); TLS slots live in each TEB
+where TlsGetValue reads them, FLS values per thread in Python with their
+callbacks run in the guest when a thread ends and at FlsFree.
+"""
+from __future__ import annotations
+
+import time
+
+from .. import sync, threads, winerror as W
+from ..spec import PARTIAL, cdecl, fn
+from ..sync import ThreadObject
+from ..teb import TLS_SLOTS
+from .k32_files import fail
+
+CREATE_SUSPENDED = 0x4
+FLS_SLOTS = 128
+
+
+def thread_of(p, h):
+    """The ThreadObject behind a handle or the GetCurrentThread pseudo-handle."""
+    if h == (1 << p.bits) - 2:
+        return p.thread
+    obj = p.handles.get(h)
+    return obj if isinstance(obj, ThreadObject) else None
+
+
+def _spawn(p, start, arg, stack, flags, out_tid, void=False):
+    try:
+        th = threads.create(p, start, arg, stack, bool(flags & CREATE_SUSPENDED), void)
+    except OSError:                      # the jail's procs limit
+        return fail(p, W.ERROR_NOT_ENOUGH_MEMORY)
+    if out_tid:
+        p.mem.put_u32(out_tid, th.tid)
+    return p.handles.add(th)
+
+
+def CreateThread(p, security, stack, start, arg, flags, out_tid):
+    return _spawn(p, start, arg, stack, flags, out_tid)
+
+
+def beginthreadex(p, security, stack, start, arg, flags, out_tid):
+    return _spawn(p, start, arg, stack, flags, out_tid)
+
+
+def beginthread(p, start, stack, arg):
+    h = _spawn(p, start, arg, stack, 0, 0, void=True)
+    return h if h else (1 << p.bits) - 1          # -1 on failure, as msvcrt's _beginthread
+
+
+def ExitThread(p, code):
+    raise threads.ThreadExit(code)
+
+
+def endthread(p):
+    raise threads.ThreadExit(0)
+
+
+def GetExitCodeThread(p, h, out):
+    th = thread_of(p, h)
+    if th is None:
+        return fail(p, W.ERROR_INVALID_HANDLE)
+    p.mem.put_u32(out, th.code)
+    return 1
+
+
+def GetThreadId(p, h):
+    th = thread_of(p, h)
+    if th is None:
+        return fail(p, W.ERROR_INVALID_HANDLE)
+    return th.tid
+
+
+def ResumeThread(p, h):
+    th = thread_of(p, h)
+    if th is None:
+        return fail(p, W.ERROR_INVALID_HANDLE, 0xFFFFFFFF)
+    was = th.suspend
+    if th.suspend:
+        th.suspend -= 1
+        if th.suspend == 0:
+            th.resumed.set()
+    return was
+
+
+def Sleep(p, ms):
+    if ms == 0:
+        p.group.yield_cpu(p)
+    else:
+        with p.group.unlocked(p, interruptible=False):
+            time.sleep((ms if ms != sync.INFINITE else 1 << 30) / 1000)
+    if p.group.result is not None:
+        raise sync.ProcessEnding()
+
+
+def SleepEx(p, ms, alertable):
+    Sleep(p, ms)
+    return 0
+
+
+def SwitchToThread(p):
+    others = p.group.bel.contended()
+    p.group.yield_cpu(p)
+    return int(others)
+
+
+# -- TLS slots: in each thread's TEB -------------------------------------------------
+def _tls_slot(t, index):
+    return t.teb + t.layout.tls_slots + t.ptr * index
+
+
+def TlsAlloc(p):
+    used = p.kernel.tls_used
+    for i in range(TLS_SLOTS):
+        if i not in used:
+            used.add(i)
+            for t in list(p.group.threads.values()):       # a fresh slot reads NULL everywhere
+                t.mem.put_ptr(_tls_slot(t, i), 0)
+            return i
+    return fail(p, W.ERROR_NOT_ENOUGH_MEMORY, 0xFFFFFFFF)
+
+
+def TlsFree(p, index):
+    used = p.kernel.tls_used
+    if index not in used:
+        return fail(p, W.ERROR_INVALID_PARAMETER)
+    used.discard(index)
+    return 1
+
+
+def TlsGetValue(p, index):
+    if index >= TLS_SLOTS:
+        return fail(p, W.ERROR_INVALID_PARAMETER)
+    p.set_last_error(0)          # documented: success clears the last error
+    return p.mem.ptr(_tls_slot(p, index))
+
+
+def TlsSetValue(p, index, value):
+    if index >= TLS_SLOTS:
+        return fail(p, W.ERROR_INVALID_PARAMETER)
+    p.mem.put_ptr(_tls_slot(p, index), value)
+    return 1
+
+
+# -- FLS slots: per thread, with a callback for each non-NULL value ---------------------
+def FlsAlloc(p, callback):
+    slots = p.kernel.fls_callbacks
+    for i in range(1, FLS_SLOTS):            # Windows hands out index 0 to the loader
+        if i not in slots:
+            slots[i] = callback
+            for t in list(p.group.threads.values()):
+                t.fls.pop(i, None)
+            return i
+    return fail(p, W.ERROR_NOT_ENOUGH_MEMORY, 0xFFFFFFFF)
+
+
+def FlsFree(p, index):
+    """Runs the callback for every thread's non-NULL value, in the calling thread."""
+    from ..process import Call
+    slots = p.kernel.fls_callbacks
+    if index not in slots:
+        p.set_last_error(W.ERROR_INVALID_PARAMETER)
+        return 0
+    cb = slots.pop(index)
+    for t in list(p.group.threads.values()):
+        value = t.fls.pop(index, 0)
+        if value and cb:
+            yield Call(cb, (value,))
+    return 1
+
+
+def FlsGetValue(p, index):
+    if index not in p.kernel.fls_callbacks:
+        return fail(p, W.ERROR_INVALID_PARAMETER)
+    p.set_last_error(0)
+    return p.fls.get(index, 0)
+
+
+def FlsSetValue(p, index, value):
+    if index not in p.kernel.fls_callbacks:
+        return fail(p, W.ERROR_INVALID_PARAMETER)
+    p.fls[index] = value
+    return 1
+
+
+ROWS = [
+    fn("CreateThread", CreateThread, "ptr size ptr ptr uint ptr", "handle", level=PARTIAL,
+       note="security attributes are ignored"),
+    fn("ExitThread", ExitThread, "uint", "void"),
+    fn("GetExitCodeThread", GetExitCodeThread, "handle ptr", "bool"),
+    fn("GetThreadId", GetThreadId, "handle", "uint"),
+    fn("ResumeThread", ResumeThread, "handle", "uint", level=PARTIAL,
+       note="starts a thread created suspended; SuspendThread is not implemented"),
+    fn("SuspendThread", None, "handle", "uint"),
+    fn("Sleep", Sleep, "uint", "void"),
+    fn("SleepEx", SleepEx, "uint bool", "uint", level=PARTIAL, note="no APCs: never alerted"),
+    fn("SwitchToThread", SwitchToThread, ""),
+    fn("TlsAlloc", TlsAlloc, "", "uint", level=PARTIAL, note="the 64 TEB slots; no expansion slots"),
+    fn("TlsFree", TlsFree, "uint", "bool"),
+    fn("TlsGetValue", TlsGetValue, "uint", "ptr"),
+    fn("TlsSetValue", TlsSetValue, "uint ptr", "bool"),
+    fn("FlsAlloc", FlsAlloc, "ptr", "uint"),
+    fn("FlsFree", FlsFree, "uint", "bool"),
+    fn("FlsGetValue", FlsGetValue, "uint", "ptr"),
+    fn("FlsSetValue", FlsSetValue, "uint ptr", "bool"),
+]
+
+CRT_ROWS = [
+    cdecl("_beginthreadex", beginthreadex, "ptr uint ptr ptr uint ptr", "ptr", level=PARTIAL,
+          note="security attributes are ignored"),
+    cdecl("_beginthread", beginthread, "ptr uint ptr", "ptr"),
+    cdecl("_endthreadex", ExitThread, "uint", "void"),
+    cdecl("_endthread", endthread, "", "void"),
+]
