@@ -32,7 +32,7 @@ from loader import pe as peloader
 from loader.errors import LoaderError
 from loader.mapping import map_image
 from personalities.guestmem import GuestFault, GuestMemory
-from . import apisets, cmdline, teb as tebmod, threads
+from . import apisets, cmdline, seh, teb as tebmod, threads
 from .errors import (AccessViolation, NotImplementedApi, ProcessExit, STATUS_ACCESS_VIOLATION,
                      STATUS_ILLEGAL_INSTRUCTION, STATUS_INTEGER_DIVIDE_BY_ZERO, STATUS_BREAKPOINT)
 from .handles import FileObject, HandleTable
@@ -55,6 +55,7 @@ class Call:
     """Yielded by a generator implementation: call guest ``fn`` with ``args``."""
     fn: int
     args: tuple = ()
+    at: int = 0             # set on entry: where its return address (the RESUME stub) sits
 
 
 @dataclasses.dataclass
@@ -427,6 +428,7 @@ class WindowsProcess:
             for i, v in enumerate(extra):
                 mem.put_u64(base + 0x20 + 8 * i, v)
             mem.put_u64(base - 8, self.resume_stub)
+            req.at = base - 8
             cpu.set_reg("rsp", base - 8)
         else:
             args = list(req.args)
@@ -434,6 +436,7 @@ class WindowsProcess:
             for i, v in enumerate(args):
                 mem.put_u32(top + 4 * i, v)
             mem.put_u32(top - 4, self.resume_stub)
+            req.at = top - 4
             cpu.set_reg("esp", top - 4)
         cpu.set_reg(cpu.pc_reg, req.fn)
 
@@ -495,6 +498,8 @@ class WindowsProcess:
             return threads.ended(self, e.code)
         except threads.ProcessEnding:
             return None
+        except seh.Unhandled as e:
+            res.exit_status, res.message = e.code & 0xFF, str(e)
         except ProcessExit as e:
             res.exit_status = e.code & 0xFF
         except NotImplementedApi as e:

@@ -25,7 +25,8 @@ class ProcessEnding(Exception):
 
 
 class Kernel:
-    """What the threads of one process share for synchronisation."""
+    """What the threads of one process share for synchronisation (and its vectored
+    exception handlers)."""
 
     def __init__(self):
         self.cond = threading.Condition(threading.Lock())
@@ -36,6 +37,8 @@ class Kernel:
         self.cvs: dict[int, list] = {}          # CONDITION_VARIABLE address -> waiter tickets
         self.fls_callbacks: dict[int, int] = {}  # allocated FLS index -> callback (0: none)
         self.tls_used: set[int] = set()
+        self.vectored: dict[int, int] = {}      # AddVectoredExceptionHandler: key -> handler, in call order
+        self.veh_next = 0
 
 
 def deadline(ms: int) -> float | None:

@@ -26,7 +26,7 @@ import threading
 from hw.cpu import PROT_READ, PROT_WRITE, make_cpu
 from personalities.guestmem import GuestMemory
 from personalities.linux.threads import ThreadGroup
-from . import sync, teb as tebmod
+from . import seh, sync, teb as tebmod
 from .sync import ProcessEnding
 
 DLL_THREAD_ATTACH, DLL_THREAD_DETACH = 2, 3
@@ -60,6 +60,8 @@ def attach(p) -> None:
     p.tids = itertools.count(p.tid + 4, 4)
     p.start_stub = p._stub(Bound("[thread start]", None, impl=_start))
     p.exit_stub = p._stub(Bound("[thread exit]", None, impl=_exit))
+    p.dispatch_stub = p._stub(Bound("[exception]", None, impl=seh.dispatch))
+    p.seh_calls, p.exception = [], None       # see seh.py
 
 
 def create(p, start: int, arg: int, stack_size: int, suspended: bool, void: bool = False):
@@ -77,7 +79,7 @@ def create(p, start: int, arg: int, stack_size: int, suspended: bool, void: bool
     p.space.add_cpu(t.cpu)
     t._install_trap()
     t.tid = next(p.tids)
-    t.pending, t.fls = [], {}
+    t.pending, t.fls, t.seh_calls = [], {}, []
     t.blocking = False
     size = max(MIN_STACK, stack_size, p.info.stack_reserve)
     size = (size + 0xFFFF) & ~0xFFFF
@@ -129,7 +131,13 @@ def loop(t, pc: int):
             t.mem.put_ptr(sp, 0)
             pc = t.exit_stub
             continue
+        except seh.Resume as r:          # a handler continues execution, or an unwind reached its target
+            pc = seh.load(t, r.context)
+            continue
         if stop is not None:
+            if seh.from_fault(t, stop):
+                pc = t.cpu.reg(t.cpu.pc_reg)
+                continue
             return stop
         group.yield_cpu(t)          # end of a time slice, or stopped to let a new thread in
         pc = t.cpu.reg(t.cpu.pc_reg)

@@ -5,7 +5,7 @@ are declared but not implemented yet: calling one stops the program with
 from __future__ import annotations
 
 from ..spec import Dll, PARTIAL, fn
-from . import k32_sync as SYNC, k32_thread as THREAD
+from . import k32_except as EXC, k32_sync as SYNC, k32_thread as THREAD
 from . import k32_console as C, k32_dirs as D, k32_files as F, k32_message as MSG, k32_strings as S, k32_memory as M, k32_nls as N, k32_process as P
 
 ROWS = [
@@ -108,8 +108,7 @@ ROWS = [
     fn("GetProcAddress", P.GetProcAddress, "handle ptr", "ptr"),
     fn("GetStartupInfoA", P.GetStartupInfo, "ptr", "void", level=PARTIAL, note="all fields zero but cb"),
     fn("GetStartupInfoW", P.GetStartupInfo, "ptr", "void", level=PARTIAL, note="all fields zero but cb"),
-    fn("SetUnhandledExceptionFilter", P.SetUnhandledExceptionFilter, "ptr", "ptr",
-       level=PARTIAL, note="recorded; exceptions are not dispatched to guest handlers yet"),
+    fn("SetUnhandledExceptionFilter", P.SetUnhandledExceptionFilter, "ptr", "ptr"),
     fn("GetLastError", P.GetLastError, "", "uint"),
     fn("SetLastError", P.SetLastError, "uint", "void"),
     fn("GetCurrentProcessId", P.GetCurrentProcessId, "", "uint"),
@@ -120,8 +119,6 @@ ROWS = [
     fn("IsBadStringPtrW", P.IsBadStringPtrW, "ptr size", "bool"),
     fn("IsProcessorFeaturePresent", P.IsProcessorFeaturePresent, "uint", "bool"),
     # threads and synchronisation: k32_thread.ROWS and k32_sync.ROWS, below
-    fn("RaiseException", None, "uint uint uint ptr", "void"),
-    fn("RtlAddFunctionTable", None, "ptr uint ptr", "bool"),
     # memory
     fn("GetProcessHeap", M.GetProcessHeap, "", "handle"),
     fn("HeapCreate", M.HeapCreate, "uint size size", "handle", level=PARTIAL,
@@ -188,4 +185,4 @@ ROWS = [
     fn("IsDBCSLeadByte", P.IsDBCSLeadByte, "uint", "bool"),
 ]
 
-DLL = Dll.of("KERNEL32.dll", ROWS + SYNC.ROWS + THREAD.ROWS)
+DLL = Dll.of("KERNEL32.dll", ROWS + SYNC.ROWS + THREAD.ROWS + EXC.ROWS)

@@ -4,7 +4,7 @@ live in crt_startup, crt_stdio and crt_string."""
 from __future__ import annotations
 
 from ..spec import Dll, PARTIAL, cdecl, data
-from . import k32_sync as SYNC, k32_thread as THREAD
+from . import k32_except as EXC, k32_sync as SYNC, k32_thread as THREAD
 from . import crt_math as M, crt_startup as S, crt_stdio as IO, crt_string as STR, crt_time as T
 
 
@@ -196,11 +196,10 @@ ROWS = [
     cdecl("clock", T.clock, "", "long"),
     # declared, not yet implemented
     cdecl("qsort", STR.qsort, "ptr size size ptr", "void"),
-    cdecl("__C_specific_handler", None, "ptr ptr ptr ptr", "int"),
     cdecl("_setjmp", None, "ptr", "int"),
     cdecl("longjmp", None, "ptr int", "void"),
     cdecl("scanf", None, "str ...", "int"),
     cdecl("sscanf", None, "str str ...", "int"),
-] + THREAD.CRT_ROWS + SYNC.CRT_ROWS
+] + THREAD.CRT_ROWS + SYNC.CRT_ROWS + EXC.CRT_ROWS
 
 DLL = Dll.of("msvcrt.dll", ROWS)

@@ -4,7 +4,7 @@ itself is."""
 from __future__ import annotations
 
 from ..spec import Dll, cdecl, fn
-from . import crt_stdio as IO, k32_process as P
+from . import crt_stdio as IO, k32_except as EXC, k32_process as P
 
 ROWS = [
     cdecl("_vsnprintf", IO.vsnprintf, "ptr size str ptr"),
@@ -12,4 +12,4 @@ ROWS = [
     fn("RtlGetVersion", P.RtlGetVersion, "ptr", "uint"),
 ]
 
-DLL = Dll.of("ntdll.dll", ROWS)
+DLL = Dll.of("ntdll.dll", ROWS + [r for r in EXC.ROWS if r.name.startswith("Rtl")])

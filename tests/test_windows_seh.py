@@ -1,0 +1,33 @@
+"""Windows exceptions against wine64: samples/src/win/seh.c (RaiseException, an
+access violation and a divide by zero through a vectored handler that continues
+execution, mingw's __try1/__except1 frame handler: __C_specific_handler and
+RtlUnwindEx on x64, the fs:[0] chain on x86; unhandled exceptions ending the
+process with the code's low byte as exit status, through SetUnhandledExceptionFilter
+or not) and cxxexc.cpp (C++ throw/catch across frames, static libstdc++: SEH
+unwinding on x64, DWARF on i686).  Both builds are held to wine64's output for the
+PE32+ build.
+"""
+from __future__ import annotations
+
+import pytest
+
+from conftest import SAMPLES
+from test_windows import guise, prefix, wine     # noqa: F401  (fixtures)
+
+
+@pytest.mark.parametrize("arch", ["x64", "x86"])
+@pytest.mark.parametrize("case", ["seh", "seh-unhandled", "seh-raise", "cxxexc"])
+def test_exceptions_same_as_wine(case, arch, wine, prefix, tmp_path):  # noqa: F811
+    prog, _, mode = case.partition("-")
+    args = [mode] if mode else []
+    wstatus, wout = wine([SAMPLES / f"{prog}-x64.exe", *args], tmp_path)
+    g = guise([SAMPLES / f"{prog}-{arch}.exe", *args], tmp_path, prefix)
+    assert g.stdout == wout, f"stdout differs\nwine  {wout!r}\nguise {g.stdout!r}\n{g.stderr[-2000:]!r}"
+    assert g.status == wstatus, g.stderr
+
+
+def test_unhandled_exception_is_named(prefix, tmp_path):  # noqa: F811
+    """-v names the exception that ended the process."""
+    g = guise([SAMPLES / "seh-x64.exe", "raise"], tmp_path, prefix, options=["-v"])
+    assert g.status == 0x42
+    assert b"unhandled exception 0xe0000042" in g.stderr, g.stderr
