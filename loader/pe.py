@@ -82,6 +82,8 @@ class PeInfo:
     sections: list[tuple[str, int, int, int]]  # (name, rva, size, prot)
     memory: bytearray                       # the image laid out at its preferred base
     resources: dict = dataclasses.field(default_factory=dict)  # (type, name, lang) -> (rva, size)
+    export_ordinals: dict = dataclasses.field(default_factory=dict)  # ordinal -> rva, named or not
+    export_range: tuple = (0, 0)            # an export rva inside it is a forwarder's "DLL.name"
 
     @property
     def is_dll(self) -> bool:
@@ -222,7 +224,7 @@ def _parse(data: bytes, path: str) -> Image:
     tls = _tls(m, ddir[DIR_TLS], bits, image_base, size_of_image, path)
     # Windows reads exports and resources only when asked (GetProcAddress, LoadString):
     # damage there does not stop a program from loading, so here it only empties them
-    exports = _lenient(lambda: _exports(m, ddir[DIR_EXPORT], path))
+    exports, export_ordinals = _lenient(lambda: _exports(m, ddir[DIR_EXPORT], path)) or ({}, {})
     resources = _lenient(lambda: _resources(m, ddir[DIR_RESOURCE], size_of_image, path))
 
     if small:
@@ -238,7 +240,8 @@ def _parse(data: bytes, path: str) -> Image:
                   size_of_headers=size_of_headers, subsystem=subsystem, dll_characteristics=dll_chars,
                   characteristics=chars, stack_reserve=stack_reserve, stack_commit=stack_commit,
                   imports=imports, relocations=relocs, tls=tls, exports=exports,
-                  sections=sections, memory=mem, resources=resources)
+                  sections=sections, memory=mem, resources=resources,
+                  export_ordinals=export_ordinals, export_range=ddir[DIR_EXPORT])
     image = Image(format="pe", arch=arch, bits=bits, entry=entry, segments=segments,
                   position_independent=True, kind="dll" if chars & FILE_DLL else "exec",
                   needed=[d.dll for d in imports], abi="windows", path=path,
@@ -247,7 +250,7 @@ def _parse(data: bytes, path: str) -> Image:
     return image
 
 
-def _lenient(read) -> dict:
+def _lenient(read):
     try:
         return read()
     except LoaderError:
@@ -361,22 +364,29 @@ def _tls(m: _View, d: tuple[int, int], bits: int, base: int, size: int, path: st
     return PeTls(start_r, end_r, to_rva(index, "index"), zero_fill, callbacks)
 
 
-def _exports(m: _View, d: tuple[int, int], path: str) -> dict:
+def _exports(m: _View, d: tuple[int, int], path: str) -> tuple[dict, dict]:
+    """(name -> rva, ordinal -> rva); an ordinal is the export's index plus the
+    directory's ordinal base, and an unused slot (rva 0) is no export."""
     rva, size = d
     if rva == 0:
-        return {}
+        return {}, {}
     m.what = "export directory"
-    nfunc, nnames = m.u32(rva + 20), m.u32(rva + 24)
+    base, nfunc, nnames = m.u32(rva + 16), m.u32(rva + 20), m.u32(rva + 24)
     funcs, names, ords = m.u32(rva + 28), m.u32(rva + 32), m.u32(rva + 36)
     if nnames > 1 << 16 or nfunc > 1 << 16:
         raise LoaderError(f"{path}: export directory too large")
+    by_ordinal = {}
+    for i in range(nfunc):
+        f = m.u32(funcs + 4 * i)
+        if f:
+            by_ordinal[(base + i) & 0xFFFF] = f
     out = {}
     for i in range(nnames):
         idx = m.u16(ords + 2 * i)
         if idx >= nfunc:
             raise LoaderError(f"{path}: export ordinal {idx} out of range")
         out[m.cstr(m.u32(names + 4 * i))] = m.u32(funcs + 4 * idx)
-    return out
+    return out, by_ordinal
 
 
 def _resources(m: _View, d: tuple[int, int], size_of_image: int, path: str) -> dict:

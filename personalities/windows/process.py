@@ -30,9 +30,8 @@ import types
 from hw.cpu import PROT_READ, PROT_WRITE, PROT_EXEC, make_cpu
 from loader import pe as peloader
 from loader.errors import LoaderError
-from loader.mapping import map_image
 from personalities.guestmem import GuestFault, GuestMemory
-from . import apisets, cmdline, seh, teb as tebmod, threads
+from . import apisets, cmdline, modules, seh, teb as tebmod, threads
 from .errors import (AccessViolation, NotImplementedApi, ProcessExit, STATUS_ACCESS_VIOLATION,
                      STATUS_ILLEGAL_INSTRUCTION, STATUS_INTEGER_DIVIDE_BY_ZERO, STATUS_BREAKPOINT)
 from .handles import FileObject, HandleTable
@@ -139,11 +138,7 @@ class WindowsProcess:
         self.resume_stub = self._stub(Bound("[resume]", None, impl=self._resume))
         self.boot_stub = self._stub(Bound("[boot]", None, impl=self._boot))
         self._bind_imports()
-        self.space.release(want)
-        map_image(image, self.space, want, name=os.fsdecode(self.exe_guest))
-        for r in self.space.regions:
-            if want <= r.start < want + info.size_of_image:
-                r.kind, r.alloc_base = MEM_IMAGE, want
+        modules.map_pe(self, image, want, os.fsdecode(self.exe_guest))
         self._build_environment()
         deferred, self._deferred = self._deferred, None
         for init, addr in deferred:
@@ -162,6 +157,7 @@ class WindowsProcess:
             block = self._alloc(len(tmpl) + t.zero_fill + 16)
             self.mem.write(block, tmpl)
             self.mem.put_ptr(tls_array, block)
+        modules.fill_tls(self, tls_array)
         return tls_array
 
     def _build_environment(self) -> None:
@@ -186,6 +182,8 @@ class WindowsProcess:
         ldr = b.ldr([(self.image_base, self.image_base + self.image.entry, self.info.size_of_image,
                       self.exe_windows, short)])
         self.peb = b.peb(self.image_base, self.heap.base, params, ldr)
+        self.ldr = ldr
+        modules.list_loaded(self)
         self.teb = b.teb(self.peb, self.stack_lo, self.stack_hi, tls_array, self.pid, self.tid)
         self.layout = b.L
         if self.bits == 64:
@@ -388,14 +386,12 @@ class WindowsProcess:
         return self._stub(Bound(label, None))
 
     def _bind_imports(self) -> None:
-        mem, step = self.info.memory, self.ptr
-        for imp in self.info.imports:
-            if imp.delayed:
-                continue          # the program's own __delayLoadHelper binds these via LoadLibrary
-            for e in imp.entries:
-                addr = self.resolve(imp.dll, e.name, e.ordinal)
-                mem[e.iat_rva:e.iat_rva + step] = addr.to_bytes(step, "little")
-        peloader._fill(self.image)
+        """Emulated DLLs' exports, and the program's own DLLs loaded (modules.py)."""
+        try:
+            modules.bind_imports(self, self.image)
+        except modules.LoadFailure as e:
+            raise ExecFailure(str(e), 126) from None
+        modules.pin_all(self)
 
     # -- calls back into the guest --------------------------------------------------
     def _start_frame(self, gen, sp: int):
@@ -450,13 +446,17 @@ class WindowsProcess:
 
     @staticmethod
     def _boot(p, *_args):
-        """Process start: TLS callbacks (DLL_PROCESS_ATTACH), then the entry point;
+        """Process start: the program's DLLs initialised, its TLS callbacks
+        (DLL_PROCESS_ATTACH), then the entry point;
         returning from it ends the process with its result, as RtlUserThreadStart does."""
+        if not (yield from modules.initialise(p, modules.STATIC)):
+            raise ProcessExit(modules.STATUS_DLL_INIT_FAILED)
         base = p.image_base
         if p.info.tls is not None:
             for cb in p.info.tls.callbacks:
                 yield Call(base + cb, (base, 1, 0))
         code = yield Call(base + p.image.entry, (p.peb,))
+        yield from modules.detach_all(p)
         raise ProcessExit(code & 0xFFFFFFFF)
 
     # -- per-thread state the APIs use ----------------------------------------------

@@ -102,27 +102,52 @@ class Builder:
     def ldr(self, modules: list[tuple[int, int, int, str, str]]) -> int:
         """PEB_LDR_DATA with one LDR_DATA_TABLE_ENTRY per (base, entry, size, full, base name),
         linked into the three circular lists in the same order."""
-        L, p = self.L, self.ptr
-        link = 2 * p
         ldr = self.alloc(0x60)
         self.mem.put_u32(ldr, 0x30 if self.bits == 32 else 0x58)
         self.mem.put_u32(ldr + 4, 1)
-        entries = []
-        for base, entry, size, full, short in modules:
-            e = self.alloc(0x120)
-            self.mem.put_ptr(e + L.entry_base, base)
-            self.mem.put_ptr(e + L.entry_base + p, entry)
-            self.mem.put_u32(e + L.entry_base + 2 * p, size)
-            self.ustring(e + L.entry_base + 3 * p, full)
-            self.ustring(e + L.entry_base + 3 * p + L.ustr, short)
-            entries.append(e)
         for k in range(3):
-            head = ldr + L.ldr_lists + link * k
-            nodes = [head] + [e + link * k for e in entries]
-            for i, node in enumerate(nodes):
-                self.mem.put_ptr(node, nodes[(i + 1) % len(nodes)])       # Flink
-                self.mem.put_ptr(node + p, nodes[i - 1])                  # Blink
+            head = self.list_node(ldr, k, head=True)
+            self.mem.put_ptr(head, head)
+            self.mem.put_ptr(head + self.ptr, head)
+        for module in modules:
+            entry = self.ldr_entry(*module)
+            for k in range(3):
+                self.link(ldr, entry, k)
         return ldr
+
+    def ldr_entry(self, base: int, entry: int, size: int, full: str, short: str) -> int:
+        """An LDR_DATA_TABLE_ENTRY, not yet in any list."""
+        L, p = self.L, self.ptr
+        e = self.alloc(0x120)
+        self.mem.put_ptr(e + L.entry_base, base)
+        self.mem.put_ptr(e + L.entry_base + p, entry)
+        self.mem.put_u32(e + L.entry_base + 2 * p, size)
+        self.ustring(e + L.entry_base + 3 * p, full)
+        self.ustring(e + L.entry_base + 3 * p + L.ustr, short)
+        return e
+
+    def list_node(self, at: int, k: int, head: bool = False) -> int:
+        """List ``k`` (0 load order, 1 memory order, 2 initialisation order): its
+        LIST_ENTRY in PEB_LDR_DATA (``head``) or in an LDR_DATA_TABLE_ENTRY."""
+        return at + (self.L.ldr_lists if head else 0) + 2 * self.ptr * k
+
+    def link(self, ldr: int, entry: int, k: int) -> None:
+        """Append ``entry`` to the end of list ``k``."""
+        head, node = self.list_node(ldr, k, head=True), self.list_node(entry, k)
+        last = self.mem.ptr(head + self.ptr)
+        self.mem.put_ptr(node, head)
+        self.mem.put_ptr(node + self.ptr, last)
+        self.mem.put_ptr(last, node)
+        self.mem.put_ptr(head + self.ptr, node)
+
+    def unlink(self, entry: int, k: int) -> None:
+        node = self.list_node(entry, k)
+        nxt, prev = self.mem.ptr(node), self.mem.ptr(node + self.ptr)
+        if nxt and prev:
+            self.mem.put_ptr(prev, nxt)
+            self.mem.put_ptr(nxt + self.ptr, prev)
+            self.mem.put_ptr(node, 0)
+            self.mem.put_ptr(node + self.ptr, 0)
 
     def teb(self, peb: int, stack_lo: int, stack_hi: int, tls_array: int, pid: int, tid: int) -> int:
         L = self.L

@@ -112,9 +112,10 @@ def _run_onexit(p):
 
 
 def exit_(p, code):
+    from .k32_process import ExitProcess
     yield from _run_onexit(p)
     crt_stdio.flush_all(p)
-    raise ProcessExit(code)
+    yield from ExitProcess(p, code)
 
 
 def _exit(p, code):

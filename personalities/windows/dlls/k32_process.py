@@ -1,5 +1,5 @@
-"""kernel32: the process (exit, command line, environment, modules, start-up info,
-last error) and time.  Threads, TLS slots and synchronisation: k32_thread, k32_sync."""
+"""kernel32: the process (exit, command line, environment, start-up info, last error)
+and time.  Modules: k32_modules.  Threads, TLS slots and synchronisation: k32_thread, k32_sync."""
 from __future__ import annotations
 
 import os
@@ -13,8 +13,12 @@ EPOCH_DELTA = 116444736000000000      # 100-ns ticks from 1601-01-01 to 1970-01-
 
 
 def ExitProcess(p, code):
+    """The program's DLLs are detached (last initialised first), then msvcrt, which
+    flushes its streams."""
     from . import crt_stdio
-    crt_stdio.flush_all(p)          # msvcrt flushes its streams when it is detached
+    from .. import modules
+    yield from modules.detach_all(p)
+    crt_stdio.flush_all(p)
     raise ProcessExit(code)
 
 
@@ -103,90 +107,6 @@ def GetEnvironmentStringsW(p):
 def FreeEnvironmentStrings(p, block):
     p.heap.free(block)
     return 1
-
-
-# -- modules ---------------------------------------------------------------------------
-def _module_handle(p, name: str | None) -> int:
-    if name is None:
-        return p.image_base
-    base = name.replace("/", "\\").rsplit("\\", 1)[-1].lower()
-    exe = p.exe_windows.rsplit("\\", 1)[-1].lower()
-    if base == exe or base + ".exe" == exe:
-        return p.image_base
-    mod = p.module(base)
-    if mod is None:
-        return fail(p, W.ERROR_MOD_NOT_FOUND)
-    return mod.base
-
-
-def GetModuleHandleA(p, name):
-    return _module_handle(p, strings.read_a(p.mem, name) if name else None)
-
-
-def GetModuleHandleW(p, name):
-    return _module_handle(p, strings.read_w(p.mem, name) if name else None)
-
-
-def LoadLibraryA(p, name):
-    return _module_handle(p, strings.read_a(p.mem, name))
-
-
-def LoadLibraryW(p, name):
-    return _module_handle(p, strings.read_w(p.mem, name))
-
-
-def LoadLibraryExA(p, name, reserved, flags):
-    return _module_handle(p, strings.read_a(p.mem, name))
-
-
-def LoadLibraryExW(p, name, reserved, flags):
-    return _module_handle(p, strings.read_w(p.mem, name))
-
-
-def FreeLibrary(p, handle):
-    return 1
-
-
-def GetProcAddress(p, handle, name):
-    if name >> 16 == 0:
-        ordinal, proc = name & 0xFFFF, None
-    else:
-        ordinal, proc = None, strings.read_a(p.mem, name)
-    if handle == p.image_base:
-        rva = p.info.exports.get(proc) if proc else None
-        return p.image_base + rva if rva else fail(p, W.ERROR_PROC_NOT_FOUND)
-    for mod in p.modules.values():
-        if mod.base == handle:
-            addr = p.resolve(mod.dll.name, proc, ordinal, missing_ok=False)
-            return addr if addr else fail(p, W.ERROR_PROC_NOT_FOUND)
-    return fail(p, W.ERROR_MOD_NOT_FOUND)
-
-
-def _module_file_name(p, handle, buf, size, wide):
-    if handle not in (0, p.image_base):
-        for mod in p.modules.values():
-            if mod.base == handle:
-                text = "C:\\Windows\\System32\\" + mod.dll.name
-                break
-        else:
-            return fail(p, W.ERROR_MOD_NOT_FOUND)
-    else:
-        text = p.exe_windows
-    n, ok = strings.copy_out(p.mem, buf, size, text, wide)
-    if ok:
-        return n
-    if size:                      # truncated to size-1 characters and a NUL, as Windows does
-        unit = 2 if wide else 1
-        p.mem.write(buf, strings.encode(text[:size - 1], wide) + b"\0" * unit)
-    return fail(p, W.ERROR_INSUFFICIENT_BUFFER, size)
-
-
-def GetModuleFileNameA(p, handle, buf, size):
-    return _module_file_name(p, handle, buf, size, False)
-
-
-def GetModuleFileNameW(p, handle, buf, size):
-    return _module_file_name(p, handle, buf, size, True)
 
 
 # -- start-up ---------------------------------------------------------------------------

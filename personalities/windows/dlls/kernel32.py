@@ -5,7 +5,7 @@ are declared but not implemented yet: calling one stops the program with
 from __future__ import annotations
 
 from ..spec import Dll, PARTIAL, fn
-from . import k32_except as EXC, k32_sync as SYNC, k32_thread as THREAD
+from . import k32_except as EXC, k32_modules as MOD, k32_sync as SYNC, k32_thread as THREAD
 from . import k32_console as C, k32_dirs as D, k32_files as F, k32_message as MSG, k32_strings as S, k32_memory as M, k32_nls as N, k32_process as P
 
 ROWS = [
@@ -93,19 +93,21 @@ ROWS = [
     fn("GetEnvironmentStringsW", P.GetEnvironmentStringsW, "", "ptr"),
     fn("FreeEnvironmentStringsA", P.FreeEnvironmentStrings, "ptr", "bool"),
     fn("FreeEnvironmentStringsW", P.FreeEnvironmentStrings, "ptr", "bool"),
-    fn("GetModuleHandleA", P.GetModuleHandleA, "str", "handle"),
-    fn("GetModuleHandleW", P.GetModuleHandleW, "wstr", "handle"),
-    fn("GetModuleFileNameA", P.GetModuleFileNameA, "handle ptr uint", "uint"),
-    fn("GetModuleFileNameW", P.GetModuleFileNameW, "handle ptr uint", "uint"),
-    fn("LoadLibraryA", P.LoadLibraryA, "str", "handle",
-       level=PARTIAL, note="emulated system DLLs only; the program's own DLLs are not loaded yet"),
-    fn("LoadLibraryW", P.LoadLibraryW, "wstr", "handle", level=PARTIAL, note="emulated system DLLs only"),
-    fn("LoadLibraryExA", P.LoadLibraryExA, "str handle uint", "handle", level=PARTIAL,
-       note="emulated system DLLs only"),
-    fn("LoadLibraryExW", P.LoadLibraryExW, "wstr handle uint", "handle", level=PARTIAL,
-       note="emulated system DLLs only"),
-    fn("FreeLibrary", P.FreeLibrary, "handle", "bool", level=PARTIAL, note="emulated modules are never unloaded"),
-    fn("GetProcAddress", P.GetProcAddress, "handle ptr", "ptr"),
+    fn("GetModuleHandleA", MOD.GetModuleHandleA, "str", "handle"),
+    fn("GetModuleHandleW", MOD.GetModuleHandleW, "wstr", "handle"),
+    fn("GetModuleHandleExA", MOD.GetModuleHandleExA, "uint ptr ptr", "bool"),
+    fn("GetModuleHandleExW", MOD.GetModuleHandleExW, "uint ptr ptr", "bool"),
+    fn("GetModuleFileNameA", MOD.GetModuleFileNameA, "handle ptr uint", "uint"),
+    fn("GetModuleFileNameW", MOD.GetModuleFileNameW, "handle ptr uint", "uint"),
+    fn("LoadLibraryA", MOD.LoadLibraryA, "str", "handle"),
+    fn("LoadLibraryW", MOD.LoadLibraryW, "wstr", "handle"),
+    fn("LoadLibraryExA", MOD.LoadLibraryExA, "str handle uint", "handle", level=PARTIAL,
+       note="search-path flags are ignored; the flags that map without running code skip DllMain"),
+    fn("LoadLibraryExW", MOD.LoadLibraryExW, "wstr handle uint", "handle", level=PARTIAL,
+       note="search-path flags are ignored; the flags that map without running code skip DllMain"),
+    fn("FreeLibrary", MOD.FreeLibrary, "handle", "bool", level=PARTIAL,
+       note="the program's DLLs are unloaded at their last reference; emulated DLLs stay"),
+    fn("GetProcAddress", MOD.GetProcAddress, "handle ptr", "ptr"),
     fn("GetStartupInfoA", P.GetStartupInfo, "ptr", "void", level=PARTIAL, note="all fields zero but cb"),
     fn("GetStartupInfoW", P.GetStartupInfo, "ptr", "void", level=PARTIAL, note="all fields zero but cb"),
     fn("SetUnhandledExceptionFilter", P.SetUnhandledExceptionFilter, "ptr", "ptr"),
