@@ -8,12 +8,14 @@ both, and for both CPU back ends (``backend="unicorn"`` or ``"kvm"``, behind
 ``hw/cpu/system.py``'s interface): the back end runs the guest and traps its
 port I/O and MMIO into the bus; the machine owns time and interrupts.
 
-The guest runs in slices (``SLICE`` seconds of host time): between slices,
-and whenever the guest halts, the machine advances its clock, lets the timer
-raise its interrupt, and has the back end deliver the highest pending
-interrupt of the PIC, as the CPU would.  A guest that halts with interrupts
-enabled sleeps until the next timer tick or serial input.  Time is the host's:
-the PIT and the CMOS clock advance in real time.
+The guest runs in slices that end when the next timer tick is due (at most
+``SLICE`` seconds of host time), whatever the guest's interrupt flag: between
+slices, and whenever the guest halts, the machine advances its clock, lets
+the timer raise its interrupt, and has the back end deliver the highest
+pending interrupt of the PIC, as the CPU would.  A guest that halts with
+interrupts enabled sleeps until the next timer tick or serial input, and
+stays halted until an interrupt comes.  Time is the host's: the PIT and the
+CMOS clock advance in real time.
 
 How a run ends (``Exit.reason``): "poweroff" (the power-off port, or ACPI S5),
 "halt" (HLT with interrupts disabled: nothing can wake it), "reboot" (the
@@ -24,6 +26,7 @@ device, an emulation failure), "timeout".
 """
 from __future__ import annotations
 
+import re
 import time
 from typing import Optional
 
@@ -39,7 +42,9 @@ from .devices.serial import Serial
 
 __all__ = ["Exit", "PcMachine"]
 
-SLICE = 0.01                    # seconds of guest run between looks at the timer
+SLICE = 0.01                    # seconds of guest run between looks at the timer, at most
+MIN_SLICE = 0.0002              # a shorter slice costs more in its setup than it runs
+PANIC_END = re.compile(rb"---\[ end Kernel panic[^\n]*\]---")    # Linux's last words, in full
 
 
 class PcMachine:
@@ -58,7 +63,7 @@ class PcMachine:
                     I8042(lambda: self._end(Exit("reboot", detail="reset through the i8042"))),
                     PowerOff(lambda code: self._end(Exit("poweroff", code))), ):
             self.bus.attach(dev)
-        self.cpu = make_system_cpu(backend, ram_bytes, self.bus, long_mode, lambda: self.exit is not None)
+        self.cpu = make_system_cpu(backend, ram_bytes, self.bus, long_mode, self._stopping)
         self.counts = {"slices": 0, "interrupts": 0}
         self.tail = b""             # the console's last bytes (panic detection)
 
@@ -81,6 +86,11 @@ class PcMachine:
         self.pic.set_level(0, True)
         self.pic.set_level(0, False)
 
+    def _stopping(self) -> bool:
+        """After a device access: end the slice for a power-off or reset, or to take
+        an interrupt a device has just raised."""
+        return self.exit is not None or (self.pic.changed and self.pic.master.pending() is not None)
+
     def _end(self, exit: Exit) -> None:
         if self.exit is None:
             self.exit = exit
@@ -93,37 +103,43 @@ class PcMachine:
     def run(self, timeout: Optional[float] = None) -> Exit:
         deadline = self.clock() + timeout if timeout else None
         cpu = self.cpu
+        halted = False
         while self.exit is None:
-            if deadline is not None and self.clock() >= deadline:
+            now = self.clock()
+            if deadline is not None and now >= deadline:
                 return Exit("timeout", detail=f"still running after {timeout:g} s")
-            slice_s = SLICE if cpu.interruptible() else cpu.quiet_slice
-            if deadline is not None:
-                slice_s = max(min(slice_s, deadline - self.clock()), 0.001)
-            self.counts["slices"] += 1
-            end = cpu.run(slice_s)
-            if end is not None:
-                return end
-            if self.exit is not None:
-                break
-            if b"end Kernel panic" in self.tail:
-                return self._stopped("the kernel panicked")
-            halted = cpu.halted()
-            self.pit.due(self.clock())
+            self.pit.due(now)
             if cpu.interruptible():
                 vector = self.pic.acknowledge()
-                if vector is None and halted:
-                    self._sleep_until_interrupt(deadline)
-                    vector = self.pic.acknowledge()
                 if vector is not None:
                     self.counts["interrupts"] += 1
                     end = cpu.inject(vector)
                     if end is not None:
                         return end
+                    halted = False
+                elif halted:
+                    self._sleep_until_interrupt(deadline)
+                    continue
             elif halted:
                 return self._stopped(f"halted with interrupts off at {cpu.pc():#x}")
             elif self.pic.master.pending() is not None:
                 cpu.want_interrupt()
+            self.counts["slices"] += 1
+            self.pic.changed = False
+            end = cpu.run(self._slice(now, deadline))
+            if end is not None:
+                return end
+            if self.exit is not None:
+                break
+            if PANIC_END.search(self.tail):
+                return self._stopped("the kernel panicked")
+            halted = cpu.halted()
         return self.exit
+
+    def _slice(self, now: float, deadline: Optional[float]) -> float:
+        """Run until the next timer tick is due (at most SLICE), so ticks arrive on time."""
+        until = min(filter(None, (now + SLICE, self.pit.next_deadline(), deadline)))
+        return max(until - now, MIN_SLICE)
 
     def _stopped(self, detail: str) -> Exit:
         """A guest that can never run again: a kernel panic if its console says so."""
@@ -136,12 +152,7 @@ class PcMachine:
 
     def _sleep_until_interrupt(self, deadline) -> None:
         """HLT with interrupts on: wait (on the host) for the next timer tick."""
-        wake = self.pit.next_deadline()
-        if wake is None:
-            wake = self.clock() + SLICE
-        if deadline is not None:
-            wake = min(wake, deadline)
-        pause = wake - self.clock()
-        if pause > 0:
-            time.sleep(pause)
-        self.pit.due(self.clock())
+        now = self.clock()
+        wake = min(filter(None, (now + SLICE, self.pit.next_deadline(), deadline)))
+        if wake > now:
+            time.sleep(wake - now)

@@ -289,8 +289,16 @@ class LongMode:
             new_flags &= ~IF
         uc.reg_write(UC_X86_REG_RSP, new_rsp)
         uc.reg_write(UC_X86_REG_RFLAGS, new_flags)
-        uc.reg_write(UC_X86_REG_RIP, target)
+        self._jump(target)
         self.deliveries += 1
+
+    def _jump(self, rip: int) -> None:
+        """Set RIP through the saved context, not ``reg_write``: from a hook, unicorn
+        2.1.4's RIP write leaves its ``skip_sync_pc_on_exit`` set until the next
+        stop, and that stop then resumes at a stale RIP, re-running instructions."""
+        env = self._env(ENV_RIP + 8)
+        struct.pack_into("<Q", env, ENV_RIP, rip)
+        self.uc.context_restore(self.ctx)
 
     def syscall(self) -> None:
         """SYSCALL, after unicorn has stepped over it: RCX and R11 keep the return

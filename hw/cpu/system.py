@@ -11,8 +11,8 @@ the interrupt controllers and the decision of when to deliver what.
 ``run(seconds)`` runs the guest for at most that much host time, dispatching
 port I/O and MMIO to the bus on the way, and returns early when the guest
 halts, when ``stopping()`` turns true after a device access (power-off,
-reset), or with an :class:`Exit` when the CPU itself cannot go on (a triple
-fault, an emulation failure).
+reset, or an interrupt a device has just raised), or with an :class:`Exit`
+when the CPU itself cannot go on (a triple fault, an emulation failure).
 """
 from __future__ import annotations
 
@@ -36,7 +36,6 @@ def triple_fault(why: str) -> Exit:
 
 class SystemCpu(abc.ABC):
     name: str                   # "unicorn" or "kvm", for --stats and errors
-    quiet_slice: float          # seconds a slice may last while the guest cannot take interrupts
     kernel_args = ""            # what a Linux guest's command line needs on this back end
 
     def __init__(self, ram_bytes: int, bus, long_mode: bool, stopping: Callable[[], bool]):

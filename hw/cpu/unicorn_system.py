@@ -1,7 +1,15 @@
 """The virtual PC's CPU on unicorn's system-mode x86.
 
-The guest runs in slices through unicorn's own timeout, so no per-instruction
-hook is ever installed.  Port I/O traps straight into the bus.  unicorn only
+The guest runs in slices, ended by a native block hook (``_Switch`` from
+``hw/cpu/unicorn_cpu.py``) that a preemption thread turns into uc_emu_stop
+when the slice's time is up, so the engine stops before a block's first
+instruction.  Not by unicorn's own ``timeout``: its timer thread calls
+uc_emu_stop at any moment, unicorn notices the request after the next memory
+access and restarts that instruction, so a read-modify-write whose store
+already landed runs twice (unicorn issue #1105; with 2.1.4 a loop of
+``inc qword [mem]`` stopped every 200 µs counts about one extra per stop).
+In a Linux guest that corrupts counters and page-table updates at random and
+the boot stalls.  Port I/O traps straight into the bus.  unicorn only
 *reports* CPU exceptions and the SYSCALL instruction; the hooks deliver them
 (``hw/x86.py`` in long mode: IDT gates, IST, the TSS stack on a privilege
 change, error codes; a plain 32-bit IDT walk in protected mode).  Interrupts
@@ -18,11 +26,14 @@ guest halting (unicorn leaves HLT at once rather than waiting).
 from __future__ import annotations
 
 import ctypes
+import mmap
 import struct
+import threading
+import time
 from typing import Optional
 
-from unicorn import (Uc, UcError, UC_ARCH_X86, UC_MODE_64, UC_HOOK_INSN, UC_HOOK_INTR,
-                     UC_HOOK_INSN_INVALID, UC_PROT_ALL, UC_QUERY_TIMEOUT)
+from unicorn import (Uc, UcError, UC_ARCH_X86, UC_MODE_64, UC_HOOK_BLOCK, UC_HOOK_INSN, UC_HOOK_INTR,
+                     UC_HOOK_INSN_INVALID, UC_PROT_ALL)
 from unicorn import x86_const as X
 from unicorn.x86_const import (UC_X86_INS_IN, UC_X86_INS_OUT, UC_X86_INS_SYSCALL, UC_X86_INS_CPUID,
                                UC_X86_REG_CR0, UC_X86_REG_CR4, UC_X86_REG_EIP, UC_X86_REG_EFLAGS,
@@ -32,6 +43,7 @@ from unicorn.x86_const import (UC_X86_INS_IN, UC_X86_INS_OUT, UC_X86_INS_SYSCALL
 from hw.x86 import (D_A, D_B, D_CS, D_G, D_P, D_S, D_W, DATA, ENV_HFLAGS, ENV_SEGS, HF_CS32, HF_CS64,
                     HF_SS32, R_CS, R_DS, R_ES, R_SS, SEG_SIZE)
 from .system import Exit, SystemCpu, triple_fault
+from .unicorn_cpu import _Switch, _lib
 
 IF = 0x200
 HLT = 0xF4
@@ -40,26 +52,89 @@ EFER, EFER_LMA = 0xC0000080, 1 << 10
 HF_LMA = 1 << 14
 CODE32 = D_G | D_B | D_P | D_S | D_CS | D_W | D_A
 MULTIBOOT_CS, MULTIBOOT_DS = 0x08, 0x10
+WINDOW_SLICE = 0.0002               # seconds: a slice while an interrupt waits for IF
 
 
 def _reg(name: str) -> int:
     return getattr(X, f"UC_X86_REG_{name.upper()}")
 
 
+class _Preempter:
+    """A thread that ends the running slice at its deadline by turning the block
+    hook's switch to uc_emu_stop; ``disarm`` (under the same lock) turns it back,
+    so a late timer never stops the next slice."""
+
+    def __init__(self, switch: _Switch):
+        self.switch = switch
+        self.cond = threading.Condition()
+        self.deadline: Optional[float] = None
+        self.fired = False
+        threading.Thread(target=self._loop, name="guise-vm-slice", daemon=True).start()
+
+    def arm(self, seconds: float) -> None:
+        with self.cond:
+            self.deadline, self.fired = time.monotonic() + seconds, False
+            self.cond.notify()
+
+    def disarm(self) -> bool:
+        """Stop timing; True if the slice was ended by its deadline."""
+        with self.cond:
+            self.deadline = None
+            self.switch.idle()
+            return self.fired
+
+    def _loop(self) -> None:
+        with self.cond:
+            while True:
+                if self.deadline is None:
+                    self.cond.wait()
+                    continue
+                left = self.deadline - time.monotonic()
+                if left > 0:
+                    self.cond.wait(left)
+                    continue
+                self.switch.stop()
+                self.fired, self.deadline = True, None
+
+
+_TSC_KHZ: Optional[int] = None
+
+
+def host_tsc_khz() -> int:
+    """The host's TSC rate, which the guest's RDTSC reads (unicorn returns the host
+    counter): measured once against the monotonic clock over 20 ms, with a
+    native RDTSC (a few bytes of code in an executable page)."""
+    global _TSC_KHZ
+    if _TSC_KHZ is None:
+        page = mmap.mmap(-1, mmap.PAGESIZE, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+        page[:10] = bytes.fromhex("0f3148c1e2204809d0c3")   # rdtsc; shl rdx,32; or rax,rdx; ret
+        rdtsc = ctypes.CFUNCTYPE(ctypes.c_uint64)(ctypes.addressof(ctypes.c_char.from_buffer(page)))
+        t0, c0 = time.perf_counter_ns(), rdtsc()
+        time.sleep(0.02)
+        t1, c1 = time.perf_counter_ns(), rdtsc()
+        _TSC_KHZ = (c1 - c0) * 1_000_000 // (t1 - t0)
+    return _TSC_KHZ
+
+
 class UnicornSystem(SystemCpu):
     name = "unicorn"
-    # With interrupts off there is nothing to deliver, so the slice only ends for
-    # --timeout.  Measured reason it is not SLICE too: with unicorn 2.1.4, a stop
-    # request (the slice timer) that arrives while the guest takes a page fault
-    # loses the fault and the faulting store (reproduced with an emu_stop from an
-    # OUT hook just before a faulting store); Linux's decompressor then fails
-    # ("Decoding failed").  Long quiet slices make that rare, not impossible.
-    quiet_slice = 30.0
+
+    @property
+    def kernel_args(self) -> str:
+        """Linux calibrates the TSC against the PIT by timing port reads, which
+        Python hooks make too uneven: it often gives up, marks the TSC unstable and
+        keeps time by timer ticks.  Telling it the rate skips that."""
+        return f"tsc_early_khz={host_tsc_khz()}"
 
     def __init__(self, ram_bytes, bus, long_mode, stopping):
         super().__init__(ram_bytes, bus, long_mode, stopping)
         self.uc = uc = Uc(UC_ARCH_X86, UC_MODE_64)
         uc.mem_map(0, ram_bytes, UC_PROT_ALL)
+        switch = _Switch()
+        handle = ctypes.c_size_t()
+        _lib.uc_hook_add(uc._uch, ctypes.byref(handle), UC_HOOK_BLOCK, ctypes.c_void_p(switch.address),
+                         None, ctypes.c_uint64(1), ctypes.c_uint64(0))
+        self.preempter = _Preempter(switch)
         self.pc_reg, self.flags_reg = UC_X86_REG_RIP, UC_X86_REG_RFLAGS
         uc.hook_add(UC_HOOK_INSN, self._in, None, 1, 0, UC_X86_INS_IN)
         uc.hook_add(UC_HOOK_INSN, self._out, None, 1, 0, UC_X86_INS_OUT)
@@ -67,6 +142,8 @@ class UnicornSystem(SystemCpu):
         uc.hook_add(UC_HOOK_INSN_INVALID, self._invalid)
         self.counts = {"port I/O": 0, "exceptions": 0, "syscalls": 0}
         self.event = None           # what stopped the slice: ("exception", vector) or ("syscall",)
+        self._device_stop = False   # the slice was ended by a device access (see stopping)
+        self._window = False        # an interrupt waits for IF (see want_interrupt)
         self.end: Optional[Exit] = None     # a fault the exception hook could not deliver
         self._halted = False
         from hw.cpuid import Cpuid
@@ -130,6 +207,7 @@ class UnicornSystem(SystemCpu):
         self.counts["port I/O"] += 1
         self.bus.write(port, size, value)
         if self.stopping():
+            self._device_stop = True
             uc.emu_stop()
 
     def _exception(self, uc, intno, _):
@@ -158,21 +236,32 @@ class UnicornSystem(SystemCpu):
     # -- running -----------------------------------------------------------------------
     def run(self, seconds: float) -> Optional[Exit]:
         uc = self.uc
-        self._halted = False
+        self._halted = self._device_stop = False
         self.cpu.clear_inflight()
+        if self._window:
+            seconds, self._window = min(seconds, WINDOW_SLICE), False
+        self.preempter.arm(seconds)
         try:
-            uc.emu_start(self.pc(), NOWHERE if self.long_mode else 0xFFFFFFFF, timeout=int(seconds * 1e6))
+            uc.emu_start(self.pc(), NOWHERE if self.long_mode else 0xFFFFFFFF)
         except UcError as e:
             return Exit("fault", detail=f"{e} at {self.pc():#x}")
+        finally:
+            preempted = self.preempter.disarm()
         if self.end is not None:
             return self.end
-        if self.stopping():
-            return None
         event, self.event = self.event, None
         if event is not None:
             return self._take(event)
-        self._halted = not uc.query(UC_QUERY_TIMEOUT) and self._at_hlt()
+        # HLT ends a slice at once; one that ran out of time or that a device
+        # stopped did not halt (if the timer fires just after a HLT, the guest
+        # sees a spurious wake-up, which an idle loop tolerates)
+        self._halted = not preempted and not self._device_stop and self._at_hlt()
         return None
+
+    def want_interrupt(self) -> None:
+        """unicorn cannot stop when the guest sets IF again, so the next slice is a
+        short one, and the machine looks again after it."""
+        self._window = True
 
     def halted(self) -> bool:
         return self._halted

@@ -5,6 +5,11 @@ Enough of the chip for the kernels that program it: the ICW1-ICW4
 initialisation (vector base, auto-EOI), the mask (OCW1), non-specific and
 specific EOI (OCW2), and reading IRR/ISR (OCW3).  Lines are edge-triggered:
 ``set_level(irq, True)`` after a low level latches a request.
+
+``changed`` turns true whenever what the pair presents to the CPU may have
+changed (a new request, an EOI, a new mask): the machine clears it when a
+slice starts and ends the slice early when it turns true with a request
+waiting, so an interrupt a device raises is taken at once, not at the next tick.
 """
 from __future__ import annotations
 
@@ -73,6 +78,7 @@ class Pic:
     def __init__(self):
         self.master, self.slave = _Chip(0x20), _Chip(0xA0)
         self.ports = [(0x20, 2), (0xA0, 2)]
+        self.changed = False
 
     def _chip(self, port: int) -> _Chip:
         return self.master if port < 0xA0 else self.slave
@@ -82,12 +88,14 @@ class Pic:
 
     def write(self, port: int, size: int, value: int) -> None:
         self._chip(port).write(port, value)
+        self.changed = True
 
     def set_level(self, irq: int, level: bool) -> None:
         chip, n = (self.master, irq) if irq < 8 else (self.slave, irq - 8)
         bit = 1 << n
         if level and not chip.levels & bit:
             chip.irr |= bit
+            self.changed = True
         chip.levels = chip.levels | bit if level else chip.levels & ~bit
         if chip is self.slave:
             self.set_level(2, self.slave.pending() is not None)
