@@ -22,7 +22,7 @@ ENDINGS = {"halt": exitcodes.VM_HALT, "reboot": exitcodes.VM_REBOOT, "fault": ex
 SAY = {"poweroff": "powered off", "halt": "halted for good", "reboot": "rebooted",
        "fault": "stopped by a CPU fault", "timeout": "ended by --timeout", "panic": "kernel panic",
        "hypervisor": "stopped by the hypervisor"}
-VM_EPILOG = "exit status:\n  the guest's power-off code (port 0xf4) when it powers off;\n" + \
+VM_EPILOG = "exit status:\n  0 when the guest powers off through ACPI (S5), or its code on port 0xf4;\n" + \
     "\n".join(f"  {status:<4} {text}" for status, text in exitcodes.VM_TABLE)
 
 
@@ -99,7 +99,7 @@ def cmd_run(args) -> int:
             kernel = LinuxImage(image)
             machine = _machine(mem, console, True, backend)
             cmdline = " ".join(filter(None, (args.append, machine.cpu.kernel_args)))
-            entry, zero_page = load(kernel, machine, mem, cmdline, initrd)
+            entry, zero_page = load(kernel, machine, mem, cmdline, initrd, rsdp=machine.install_acpi())
         except TooLittleMemory as e:
             raise GuiseError(f"{args.kernel}: {e}", exitcodes.USAGE) from None
         except BootError as e:
@@ -119,8 +119,10 @@ def cmd_run(args) -> int:
     t0 = time.monotonic()
     end = machine.run(timeout=args.timeout)
     took = time.monotonic() - t0
-    line = SAY[end.reason] + (f" (code {end.code})" if end.reason == "poweroff" else "") + \
-        (f": {end.detail}" if end.detail else "")
+    if end.reason == "poweroff":
+        line = f"{SAY['poweroff']} ({end.detail or f'code {end.code}'})"
+    else:
+        line = SAY[end.reason] + (f": {end.detail}" if end.detail else "")
     out.flush()
     sys.stderr.write(f"guise vm: {line}\n")
     if args.stats:

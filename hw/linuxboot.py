@@ -83,8 +83,9 @@ def e820(ram_size: int, extra=()) -> list[tuple[int, int, int]]:
 
 
 def load(image: LinuxImage, machine, ram_size: int, cmdline: str, initrd: bytes = b"",
-         reserved=()) -> tuple[int, int]:
-    """Put ``image`` (and ``initrd``) into ``machine``'s RAM; return (entry, zero page)."""
+         reserved=(), rsdp: int = 0) -> tuple[int, int]:
+    """Put ``image`` (and ``initrd``) into ``machine``'s RAM; return (entry, zero page).
+    ``rsdp``: where the ACPI tables start, if the machine has them."""
     load_at = image.pref_address
     if load_at % image.alignment:
         load_at += image.alignment - load_at % image.alignment
@@ -110,6 +111,7 @@ def load(image: LinuxImage, machine, ram_size: int, cmdline: str, initrd: bytes 
     machine.write(CMDLINE, cmd)
 
     zp = bytearray(4096)
+    struct.pack_into("<Q", zp, 0x070, rsdp)            # acpi_rsdp_addr (protocol 2.14)
     zp[0x1F1:image.header_end] = image.data[0x1F1:image.header_end]
     zp[0x210] = 0xFF                                   # type_of_loader: undefined
     zp[0x211] |= LOADED_HIGH | CAN_USE_HEAP

@@ -17,7 +17,8 @@ interrupts enabled sleeps until the next timer tick or serial input, and
 stays halted until an interrupt comes.  Time is the host's: the PIT and the
 CMOS clock advance in real time.
 
-How a run ends (``Exit.reason``): "poweroff" (the power-off port, or ACPI S5),
+How a run ends (``Exit.reason``): "poweroff" (the power-off port, or ACPI S5
+through ``hw/devices/pm.py``, which a Linux guest finds in ``install_acpi``'s tables),
 "halt" (HLT with interrupts disabled: nothing can wake it), "reboot" (the
 i8042 reset line, or a triple fault: an exception the guest cannot take, which
 resets a PC as in QEMU), "panic" (the guest's kernel said it panicked and then
@@ -30,18 +31,21 @@ import re
 import time
 from typing import Optional
 
+from . import acpi
 from .bus import Bus
 from .cpu.system import Exit, make_system_cpu
 from .devices.cmos import Cmos
 from .devices.i8042 import I8042
 from .devices.pic import Pic
 from .devices.pit import Pit
+from .devices.pm import AcpiPm
 from .devices.port61 import Port61
 from .devices.poweroff import PowerOff
 from .devices.serial import Serial
 
 __all__ = ["Exit", "PcMachine"]
 
+ACPI_TABLES = 0xE0000           # in the BIOS area, where a guest looks for the RSDP
 SLICE = 0.01                    # seconds of guest run between looks at the timer, at most
 MIN_SLICE = 0.0002              # a shorter slice costs more in its setup than it runs
 PANIC_END = re.compile(rb"---\[ end Kernel panic[^\n]*\]---")    # Linux's last words, in full
@@ -61,7 +65,8 @@ class PcMachine:
         self.exit: Optional[Exit] = None
         for dev in (self.pic, self.serial, self.pit, Port61(self.pit), Cmos(ram_bytes),
                     I8042(lambda: self._end(Exit("reboot", detail="reset through the i8042"))),
-                    PowerOff(lambda code: self._end(Exit("poweroff", code))), ):
+                    PowerOff(lambda code: self._end(Exit("poweroff", code))),
+                    AcpiPm(clock, lambda: self._end(Exit("poweroff", 0, detail="ACPI S5")))):
             self.bus.attach(dev)
         self.cpu = make_system_cpu(backend, ram_bytes, self.bus, long_mode, self._stopping)
         self.counts = {"slices": 0, "interrupts": 0}
@@ -76,6 +81,12 @@ class PcMachine:
 
     def attach(self, device) -> None:
         self.bus.attach(device)
+
+    def install_acpi(self) -> int:
+        """Write the ACPI tables that describe this machine (hw/acpi.py); return
+        the RSDP's address, for boot_params."""
+        self.write(ACPI_TABLES, acpi.tables(ACPI_TABLES))
+        return ACPI_TABLES
 
     # -- devices -----------------------------------------------------------------------
     def _console(self, data: bytes) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import subprocess
 import sys
 import time
@@ -19,6 +20,7 @@ from conftest import ROOT, SAMPLES
 from hw.devices.cmos import Cmos
 from hw.devices.pic import Pic
 from hw.devices.pit import FREQ, Pit
+from hw.devices.pm import PM1_CNT, PM1_EVT, PM_TMR, AcpiPm
 from hw.devices.serial import Serial
 
 KERNEL = SAMPLES / "mbkernel.elf"
@@ -182,3 +184,35 @@ def test_cmos_shows_the_time_in_bcd():
     low = c.read(0x71, 1)
     c.write(0x70, 1, 0x31)
     assert low | c.read(0x71, 1) << 8 == 63 * 1024        # KiB above 1 MiB
+
+
+def test_acpi_pm_powers_off_only_on_s5_and_counts_its_timer():
+    now = [1.0]
+    off = []
+    pm = AcpiPm(lambda: now[0], lambda: off.append(True))
+    assert pm.read(PM1_CNT, 2) & 1                      # SCI_EN: in ACPI mode from reset
+    pm.write(PM1_CNT, 2, 3 << 10 | 1 << 13)             # SLP_EN with S3's type: not offered
+    pm.write(PM1_CNT, 2, 5 << 10)                       # S5's type, SLP_EN not yet
+    assert not off and not pm.read(PM1_CNT, 2) & 1 << 13
+    pm.write(PM1_CNT, 2, 5 << 10 | 1 << 13)
+    assert off == [True]
+    t0 = pm.read(PM_TMR, 4)
+    now[0] += 0.001
+    assert pm.read(PM_TMR, 4) - t0 == pytest.approx(3579.545, abs=1)
+    pm.write(PM1_EVT + 2, 2, 0x0120)                    # PM1_EN
+    assert pm.read(PM1_EVT, 4) >> 16 == 0x0120
+
+
+def test_acpi_tables_check_out():
+    from hw import acpi
+    blob = acpi.tables(0xE0000, [(0xD0000000, 0x200, 5)])
+    assert blob[:8] == b"RSD PTR " and sum(blob[:20]) % 256 == 0 and sum(blob[:36]) % 256 == 0
+    xsdt = struct.unpack_from("<Q", blob, 24)[0] - 0xE0000
+    fadt = struct.unpack_from("<Q", blob, xsdt + 36)[0] - 0xE0000
+    dsdt = struct.unpack_from("<I", blob, fadt + 40)[0] - 0xE0000
+    for at, sig in ((xsdt, b"XSDT"), (fadt, b"FACP"), (dsdt, b"DSDT")):
+        length = struct.unpack_from("<I", blob, at + 4)[0]
+        assert blob[at:at + 4] == sig and sum(blob[at:at + length]) % 256 == 0
+    aml = blob[dsdt + 36:]
+    assert b"\x08_S5_\x12\x08\x04\x0a\x05\x0a\x05\x00\x00" in aml      # Name(_S5, Package{5, 5, 0, 0})
+    assert b"LNRO0005\0" in aml and struct.pack("<II", 0xD0000000, 0x200) in aml

@@ -50,20 +50,25 @@ def newc(entries) -> bytes:
     return bytes(out)
 
 
-@pytest.fixture(scope="module")
-def initramfs(tmp_path_factory):
+def busybox_initramfs(path, init: str, extra=()):
+    """Write a newc initramfs to ``path``: busybox as /bin/sh, /dev/console, the
+    directories init mounts on, ``init`` as /init, and ``extra`` entries."""
     if not os.path.exists(BUSYBOX):
         pytest.skip("busybox-static not installed (make test installs it)")
     with open(BUSYBOX, "rb") as f:
         busybox = f.read()
     d, r = stat.S_IFDIR | 0o755, stat.S_IFREG | 0o755
-    archive = newc([("bin", d, b"", 0, 0), ("bin/busybox", r, busybox, 0, 0),
-                    ("bin/sh", stat.S_IFLNK | 0o777, b"busybox", 0, 0),
-                    ("dev", d, b"", 0, 0), ("dev/console", stat.S_IFCHR | 0o600, b"", 5, 1),
-                    ("proc", d, b"", 0, 0), ("init", r, INIT.encode(), 0, 0)])
-    path = tmp_path_factory.mktemp("initramfs") / "init.cpio"
-    path.write_bytes(archive)
+    path.write_bytes(newc([("bin", d, b"", 0, 0), ("bin/busybox", r, busybox, 0, 0),
+                           ("bin/sh", stat.S_IFLNK | 0o777, b"busybox", 0, 0),
+                           ("dev", d, b"", 0, 0), ("dev/console", stat.S_IFCHR | 0o600, b"", 5, 1),
+                           ("proc", d, b"", 0, 0), ("sys", d, b"", 0, 0), ("mnt", d, b"", 0, 0),
+                           ("init", r, init.encode(), 0, 0), *extra]))
     return path
+
+
+@pytest.fixture(scope="module")
+def initramfs(tmp_path_factory):
+    return busybox_initramfs(tmp_path_factory.mktemp("initramfs") / "init.cpio", INIT)
 
 
 @need_kernel
@@ -76,11 +81,23 @@ def test_debian_kernel_boots_a_busybox_initramfs(initramfs):
     assert "GUISE-INIT-MARKER" in lines, out[-2000:]
     assert "six times seven is 42" in lines
     assert any(line.startswith("console=ttyS0 quiet-guise=1") for line in lines)
-    # No ACPI yet: Linux turns `poweroff -f` into a halt when nothing can cut the
-    # power ("reboot: System halted"), and the CPU halts with interrupts off.
-    assert "reboot: System halted" in out
-    assert p.returncode == 100, p.stderr
-    assert p.stderr.decode().startswith("guise vm: halted for good")
+    # `poweroff -f` with ACPI: \_S5 from the DSDT into PM1a_CNT (hw/devices/pm.py)
+    assert "ACPI: PM: Preparing to enter system sleep state S5" in out
+    assert p.returncode == 0, p.stderr
+    assert p.stderr.decode() == "guise vm: powered off (ACPI S5)\n"
+
+
+@need_kernel
+@pytest.mark.parametrize("command, status, line", [
+    ("reboot -f", 101, "guise vm: rebooted: reset through the i8042\n"),
+    ("halt -f", 100, "guise vm: halted for good: halted with interrupts off at 0x"),
+])
+def test_reboot_and_halt_end_the_run_their_own_way(command, status, line, tmp_path):
+    init = busybox_initramfs(tmp_path / "init.cpio", f"#!/bin/sh\necho about to {command}\n/bin/busybox {command}\n")
+    p = vm("run", "--kernel", KERNEL, "--initrd", init, "--append", "console=ttyS0", "--timeout", "200")
+    assert f"about to {command}" in p.stdout.decode(errors="replace")
+    assert p.returncode == status, p.stderr
+    assert p.stderr.decode().startswith(line) and p.stderr.count(b"\n") == 1, p.stderr
 
 
 @need_kernel
