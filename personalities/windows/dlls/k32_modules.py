@@ -192,3 +192,36 @@ def GetModuleFileNameA(p, handle, buf, size):
 
 def GetModuleFileNameW(p, handle, buf, size):
     return _module_file_name(p, handle, buf, size, True)
+
+
+def ResolveDelayLoadedAPI(p, parent, desc, dll_hook, system_hook, thunk, flags):
+    """The delay-load helper's kernel32 half (Wine's winecrt0 helper calls it): bind the
+    IAT slot ``thunk`` of the delay-import descriptor ``desc`` of module ``parent``.
+    An export nobody has gets a stub that stops when called, as a static import does."""
+    m = p.mem
+    name_rva, hmod_rva, iat_rva, names_rva = (m.u32(desc + 4 * k) for k in (1, 2, 3, 4))
+    dll = strings.read_a(m, parent + name_rva)
+    entry = m.ptr(parent + names_rva + (thunk - parent - iat_rva) // p.ptr * p.ptr)
+    if entry >> (p.bits - 1):
+        ordinal, proc = entry & 0xFFFF, None
+    else:
+        ordinal, proc = None, strings.read_a(m, parent + entry + 2)
+    mod = None if modules.is_emulated(dll) else modules.by_name(p, dll)
+    if mod is None and not modules.is_emulated(dll):
+        try:
+            mod = modules.load(p, dll)
+        except modules.LoadFailure:
+            modules.discard(p)
+        if mod is not None and not (yield from modules.initialise(p)):
+            mod = None
+    if mod is not None:
+        addr = modules.export_address(p, mod, proc, ordinal) or p.resolve(dll, proc, ordinal)
+        handle = mod.base
+    else:
+        addr = p.resolve(dll, proc, ordinal)
+        emu = p.module(dll)
+        handle = emu.base if emu is not None else 0
+    if hmod_rva and handle:
+        m.put_ptr(parent + hmod_rva, handle)
+    m.put_ptr(thunk, addr)
+    return addr

@@ -219,13 +219,17 @@ def IsBadStringPtrW(p, s, limit):
     return _bad_string(p, s, limit, True)
 
 
-def _expand_env(p, src, buf, size, wide):
-    """%NAME% replaced by its value (names case-insensitive); unknown names stay as written.
-    Returns characters including the NUL, as ExpandEnvironmentStrings does."""
+def expand(p, text: str) -> str:
+    """%NAME% replaced by its value (names case-insensitive); unknown names stay as written."""
     import re
     env = environment(p)
-    text = re.sub(r"%([^%]+)%", lambda m: env[m.group(1).upper()][1] if m.group(1).upper() in env
-                  else m.group(0), strings.read(p.mem, src, wide))
+    return re.sub(r"%([^%]+)%", lambda m: env[m.group(1).upper()][1] if m.group(1).upper() in env
+                  else m.group(0), text)
+
+
+def _expand_env(p, src, buf, size, wide):
+    """Returns characters including the NUL, as ExpandEnvironmentStrings does."""
+    text = expand(p, strings.read(p.mem, src, wide))
     n = len(strings.encode(text, wide)) // (2 if wide else 1) + 1
     if buf and size >= n:
         p.mem.write(buf, strings.encode(text, wide) + (b"\0\0" if wide else b"\0"))

@@ -108,6 +108,7 @@ ROWS = [
     fn("FreeLibrary", MOD.FreeLibrary, "handle", "bool", level=PARTIAL,
        note="the program's DLLs are unloaded at their last reference; emulated DLLs stay"),
     fn("GetProcAddress", MOD.GetProcAddress, "handle ptr", "ptr"),
+    fn("ResolveDelayLoadedAPI", MOD.ResolveDelayLoadedAPI, "ptr ptr ptr ptr ptr uint", "ptr"),
     fn("GetStartupInfoA", P.GetStartupInfo, "ptr", "void", level=PARTIAL, note="all fields zero but cb"),
     fn("GetStartupInfoW", P.GetStartupInfo, "ptr", "void", level=PARTIAL, note="all fields zero but cb"),
     fn("SetUnhandledExceptionFilter", P.SetUnhandledExceptionFilter, "ptr", "ptr"),
