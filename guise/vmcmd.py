@@ -37,6 +37,9 @@ def add_parser(subparsers) -> None:
     kind.add_argument("--kernel", metavar="BZIMAGE", help="a Linux bzImage (64-bit boot protocol)")
     run.add_argument("--append", default="", metavar="CMDLINE", help="the kernel command line")
     run.add_argument("--initrd", metavar="FILE", help="an initial RAM disk (with --kernel)")
+    run.add_argument("--disk", action="append", default=[], metavar="FILE[:ro|:cow]",
+                     help="a raw disk image as a virtio block device (with --kernel; repeatable): "
+                          ":ro read-only for the guest, :cow writes kept in memory, the file never changes")
     run.add_argument("--mem", metavar="SIZE", help="guest RAM (default 64M; 256M with --kernel)")
     run.add_argument("--backend", default="auto", choices=("auto", "unicorn", "kvm"),
                      help="CPU back end (auto: the faster here, by the cached calibration of guise vm info)")
@@ -77,6 +80,18 @@ def _machine(mem: int, console, long_mode: bool, backend: str):
         raise GuiseError(f"--backend {backend}: {e}", exitcodes.VM_HYPERVISOR) from None
 
 
+def _add_disks(machine, specs) -> None:
+    from hw.devices.virtio_blk import VirtioBlk
+    from hw.diskimage import DiskImage, DiskImageError
+    for spec in specs:
+        try:
+            machine.add_virtio(VirtioBlk(DiskImage.from_spec(spec)))
+        except DiskImageError as e:
+            raise GuiseError(f"--disk {e}", exitcodes.NOT_FOUND) from None
+        except ValueError as e:
+            raise GuiseError(f"--disk {spec}: {e}", exitcodes.USAGE) from None
+
+
 def cmd_run(args) -> int:
     from hw.boot import BootError, multiboot
     backend = args.backend
@@ -85,6 +100,8 @@ def cmd_run(args) -> int:
         backend = calibrate.fastest(calibrate.cached() or calibrate.calibrate(seconds=0.05))
     if args.initrd and not args.kernel:
         raise GuiseError("--initrd needs --kernel", exitcodes.USAGE)
+    if args.disk and not args.kernel:
+        raise GuiseError("--disk needs --kernel", exitcodes.USAGE)
     mem = _size(args.mem or ("256M" if args.kernel else "64M"))
     out = sys.stdout.buffer
 
@@ -98,6 +115,7 @@ def cmd_run(args) -> int:
         try:
             kernel = LinuxImage(image)
             machine = _machine(mem, console, True, backend)
+            _add_disks(machine, args.disk)
             cmdline = " ".join(filter(None, (args.append, machine.cpu.kernel_args)))
             entry, zero_page = load(kernel, machine, mem, cmdline, initrd, rsdp=machine.install_acpi())
         except TooLittleMemory as e:

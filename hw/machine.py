@@ -32,7 +32,7 @@ import time
 from typing import Optional
 
 from . import acpi
-from .bus import Bus
+from .bus import MMIO_WINDOW, Bus
 from .cpu.system import Exit, make_system_cpu
 from .devices.cmos import Cmos
 from .devices.i8042 import I8042
@@ -42,10 +42,13 @@ from .devices.pm import AcpiPm
 from .devices.port61 import Port61
 from .devices.poweroff import PowerOff
 from .devices.serial import Serial
+from .devices.virtio_mmio import WINDOW, VirtioMmio
 
 __all__ = ["Exit", "PcMachine"]
 
 ACPI_TABLES = 0xE0000           # in the BIOS area, where a guest looks for the RSDP
+VIRTIO_IRQS = (5, 10, 11, 7, 3, 6)      # ISA lines no device of this PC uses
+VIRTIO_STRIDE = 0x1000          # one page per virtio-mmio device in the bus's MMIO window
 SLICE = 0.01                    # seconds of guest run between looks at the timer, at most
 MIN_SLICE = 0.0002              # a shorter slice costs more in its setup than it runs
 PANIC_END = re.compile(rb"---\[ end Kernel panic[^\n]*\]---")    # Linux's last words, in full
@@ -69,6 +72,7 @@ class PcMachine:
                     AcpiPm(clock, lambda: self._end(Exit("poweroff", 0, detail="ACPI S5")))):
             self.bus.attach(dev)
         self.cpu = make_system_cpu(backend, ram_bytes, self.bus, long_mode, self._stopping)
+        self.virtio: list[tuple[int, int, int]] = []      # (base, size, irq) of each virtio-mmio device
         self.counts = {"slices": 0, "interrupts": 0}
         self.tail = b""             # the console's last bytes (panic detection)
 
@@ -82,10 +86,22 @@ class PcMachine:
     def attach(self, device) -> None:
         self.bus.attach(device)
 
+    def add_virtio(self, device) -> VirtioMmio:
+        """Put a virtio device (hw/devices/virtio_blk.py) on the next virtio-mmio
+        window and interrupt line; a Linux guest finds it in the ACPI tables."""
+        n = len(self.virtio)
+        if n == len(VIRTIO_IRQS):
+            raise ValueError(f"this PC has room for {n} virtio devices")
+        base, irq = MMIO_WINDOW[0] + n * VIRTIO_STRIDE, VIRTIO_IRQS[n]
+        transport = VirtioMmio(base, lambda level: self.pic.set_level(irq, level), self, device)
+        self.bus.attach(transport)
+        self.virtio.append((base, WINDOW, irq))
+        return transport
+
     def install_acpi(self) -> int:
         """Write the ACPI tables that describe this machine (hw/acpi.py); return
         the RSDP's address, for boot_params."""
-        self.write(ACPI_TABLES, acpi.tables(ACPI_TABLES))
+        self.write(ACPI_TABLES, acpi.tables(ACPI_TABLES, self.virtio))
         return ACPI_TABLES
 
     # -- devices -----------------------------------------------------------------------

@@ -135,12 +135,15 @@ class UnicornSystem(SystemCpu):
         _lib.uc_hook_add(uc._uch, ctypes.byref(handle), UC_HOOK_BLOCK, ctypes.c_void_p(switch.address),
                          None, ctypes.c_uint64(1), ctypes.c_uint64(0))
         self.preempter = _Preempter(switch)
+        from hw.bus import MMIO_WINDOW
+        self.mmio_base = MMIO_WINDOW[0]
+        uc.mmio_map(*MMIO_WINDOW, self._mmio_read, None, self._mmio_write, None)
         self.pc_reg, self.flags_reg = UC_X86_REG_RIP, UC_X86_REG_RFLAGS
         uc.hook_add(UC_HOOK_INSN, self._in, None, 1, 0, UC_X86_INS_IN)
         uc.hook_add(UC_HOOK_INSN, self._out, None, 1, 0, UC_X86_INS_OUT)
         uc.hook_add(UC_HOOK_INTR, self._exception)
         uc.hook_add(UC_HOOK_INSN_INVALID, self._invalid)
-        self.counts = {"port I/O": 0, "exceptions": 0, "syscalls": 0}
+        self.counts = {"port I/O": 0, "MMIO": 0, "exceptions": 0, "syscalls": 0}
         self.event = None           # what stopped the slice: ("exception", vector) or ("syscall",)
         self._device_stop = False   # the slice was ended by a device access (see stopping)
         self._window = False        # an interrupt waits for IF (see want_interrupt)
@@ -206,9 +209,24 @@ class UnicornSystem(SystemCpu):
     def _out(self, uc, port, size, value, _):
         self.counts["port I/O"] += 1
         self.bus.write(port, size, value)
+        self._after_device_write()
+
+    def _mmio_read(self, uc, offset, size, _):
+        self.counts["MMIO"] += 1
+        return self.bus.mmio_read(self.mmio_base + offset, size)
+
+    def _mmio_write(self, uc, offset, size, value, _):
+        self.counts["MMIO"] += 1
+        self.bus.mmio_write(self.mmio_base + offset, size, value)
+        self._after_device_write()
+
+    def _after_device_write(self) -> None:
+        """End the slice at the next block if the machine asks (power-off, reset, an
+        interrupt to take): through the block hook's switch, since a uc_emu_stop
+        here would restart the instruction that wrote, writing twice."""
         if self.stopping():
             self._device_stop = True
-            uc.emu_stop()
+            self.preempter.switch.stop()
 
     def _exception(self, uc, intno, _):
         self.counts["exceptions"] += 1

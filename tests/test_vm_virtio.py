@@ -1,0 +1,187 @@
+"""virtio-mmio and virtio-blk on the virtual PC: Debian's kernel, told about the
+device by the ACPI tables (its virtio_mmio is built without command-line
+devices), loads the virtio modules from the initramfs, mounts an ext2 image
+from ``--disk`` read-only, prints a file from it and computes something, then
+powers off.  ``:cow`` writes never reach the image file; ``:ro`` is read-only
+for the guest too.  The transport and the block device by their registers.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+import struct
+import subprocess
+
+import pytest
+
+from test_vm_linux import KERNEL, busybox_initramfs, need_kernel, vm
+
+MODULES = ["kernel/drivers/virtio/virtio.ko", "kernel/drivers/virtio/virtio_ring.ko",
+           "kernel/drivers/virtio/virtio_mmio.ko", "kernel/drivers/block/virtio_blk.ko"]
+INIT = """#!/bin/sh
+b=/bin/busybox
+$b mount -t proc proc /proc
+$b mount -t sysfs sys /sys
+$b mount -t devtmpfs dev /dev
+for m in virtio_ring virtio virtio_mmio virtio_blk; do $b insmod /lib/$m.ko || echo "insmod $m failed"; done
+$b mount -t ext2 -o ro /dev/vda /mnt && echo mounted
+$b cat /mnt/greeting.txt
+echo "sha256: $($b sha256sum /mnt/numbers | $b cut -c1-64)"
+echo "sum: $($b awk '{ s += $1 } END { print s }' /mnt/numbers)"
+ACTION
+$b poweroff -f
+"""
+
+
+def _modules():
+    kdir = os.path.join("/lib/modules", os.path.basename(KERNEL).removeprefix("vmlinuz-"))
+    entries = [("lib", stat.S_IFDIR | 0o755, b"", 0, 0)]
+    for rel in MODULES:
+        path = os.path.join(kdir, rel)
+        if not os.path.exists(path):
+            pytest.skip(f"{path} missing (linux-image-cloud-amd64's modules)")
+        with open(path, "rb") as f:
+            entries.append((f"lib/{os.path.basename(rel)}", stat.S_IFREG | 0o644, f.read(), 0, 0))
+    return entries
+
+
+@pytest.fixture(scope="module")
+def ext2_image(tmp_path_factory):
+    if not shutil.which("mke2fs"):
+        pytest.skip("mke2fs missing (e2fsprogs; make test installs it)")
+    d = tmp_path_factory.mktemp("disk")
+    (d / "root").mkdir()
+    (d / "root" / "greeting.txt").write_text("hello from an ext2 image on virtio-blk\n")
+    numbers = "".join(f"{n * n}\n" for n in range(1, 2001))
+    (d / "root" / "numbers").write_text(numbers)
+    image = d / "disk.ext2"
+    subprocess.run(["mke2fs", "-q", "-F", "-t", "ext2", "-d", d / "root", image, "4M"], check=True,
+                   capture_output=True)
+    return image, hashlib.sha256(numbers.encode()).hexdigest(), sum(n * n for n in range(1, 2001))
+
+
+def _init(tmp_path, action=""):
+    return busybox_initramfs(tmp_path / "init.cpio", INIT.replace("ACTION", action), _modules())
+
+
+@need_kernel
+def test_debian_kernel_reads_an_ext2_image_through_virtio_blk(ext2_image, tmp_path):
+    image, digest, total = ext2_image
+    before = image.read_bytes()
+    p = vm("run", "--kernel", KERNEL, "--initrd", _init(tmp_path), "--disk", f"{image}:ro",
+           "--append", "console=ttyS0", "--timeout", "200")
+    out = p.stdout.decode(errors="replace")
+    lines = out.splitlines()
+    assert "mounted" in lines, out[-3000:]
+    assert "hello from an ext2 image on virtio-blk" in lines
+    assert f"sha256: {digest}" in lines and f"sum: {total}" in lines
+    assert "virtio_blk virtio0: [vda] 8192 512-byte logical blocks" in out
+    assert p.returncode == 0 and p.stderr == b"guise vm: powered off (ACPI S5)\n", p.stderr
+    assert image.read_bytes() == before
+
+
+@need_kernel
+def test_cow_writes_stay_in_the_run_and_ro_refuses_them(ext2_image, tmp_path):
+    image, _, _ = ext2_image
+    before = image.read_bytes()
+    # remount read-write, write a file, read it back, flush: the image file must not change
+    action = ("echo ro=$($b cat /sys/block/vda/ro); $b mount -o remount,rw /mnt && echo remounted-rw; "
+              "echo written > /mnt/new.txt; $b sync; $b cat /mnt/new.txt")
+    p = vm("run", "--kernel", KERNEL, "--initrd", _init(tmp_path, action), "--disk", f"{image}:cow",
+           "--append", "console=ttyS0", "--timeout", "200")
+    lines = p.stdout.decode(errors="replace").splitlines()
+    assert "ro=0" in lines and "remounted-rw" in lines and "written" in lines, lines[-30:]
+    assert p.returncode == 0, p.stderr
+    assert image.read_bytes() == before
+    p = vm("run", "--kernel", KERNEL, "--initrd", _init(tmp_path, action), "--disk", f"{image}:ro",
+           "--append", "console=ttyS0", "--timeout", "200")
+    lines = p.stdout.decode(errors="replace").splitlines()
+    assert "ro=1" in lines and "remounted-rw" not in lines and "written" not in lines, lines[-30:]
+    assert p.returncode == 0 and image.read_bytes() == before
+
+
+def test_disk_option_errors_are_one_line(tmp_path):
+    p = vm("run", "--multiboot", "samples/bin/mbkernel.elf", "--disk", tmp_path / "x")
+    assert p.returncode == 2 and p.stderr.count(b"\n") == 1 and b"--disk needs --kernel" in p.stderr
+    if KERNEL:
+        p = vm("run", "--kernel", KERNEL, "--disk", tmp_path / "missing.img:ro")
+        assert p.returncode == 127 and p.stderr.count(b"\n") == 1 and b"No such file" in p.stderr
+
+
+# -- the transport and the device, by their registers ------------------------------------
+class Ram:
+    def __init__(self, size):
+        self.data = bytearray(size)
+
+    def read(self, addr, size):
+        return bytes(self.data[addr:addr + size])
+
+    def write(self, addr, data):
+        self.data[addr:addr + len(data)] = data
+
+
+def test_virtio_blk_serves_reads_writes_and_flushes_over_mmio(tmp_path):
+    from hw.devices.virtio_blk import VirtioBlk
+    from hw.devices.virtio_mmio import VirtioMmio
+    from hw.diskimage import DiskImage
+    img = tmp_path / "d.img"
+    img.write_bytes(bytes(range(256)) * 8 * 4)              # 16 sectors
+    ram, irq = Ram(1 << 16), []
+    dev = VirtioMmio(0xD0000000, irq.append, ram, VirtioBlk(DiskImage(str(img), "cow")))
+    r = dev.mmio_read
+    assert (r(0, 4), r(4, 4), r(8, 4)) == (0x74726976, 2, 2)
+    assert struct.unpack("<Q", bytes(r(0x100 + i, 1) for i in range(8)))[0] == 16      # capacity
+    dev.mmio_write(0x14, 4, 1)
+    assert r(0x10, 4) & 1                                   # VERSION_1 in the high word
+    dev.mmio_write(0x70, 4, 1 | 2)
+    dev.mmio_write(0x24, 4, 1)
+    dev.mmio_write(0x20, 4, 1)
+    dev.mmio_write(0x70, 4, 1 | 2 | 8)
+    assert r(0x70, 4) & 8                                   # FEATURES_OK kept
+    desc, avail, used = 0x1000, 0x2000, 0x3000
+    dev.mmio_write(0x30, 4, 0)
+    dev.mmio_write(0x38, 4, 8)
+    for reg, addr in ((0x80, desc), (0x90, avail), (0xA0, used)):
+        dev.mmio_write(reg, 4, addr)
+    dev.mmio_write(0x44, 4, 1)
+
+    def request(kind, sector, data_addr, data_len, writable):
+        ram.write(0x5000, struct.pack("<IIQ", kind, 0, sector))
+        ram.write(desc, struct.pack("<QIHH", 0x5000, 16, 1, 1))
+        ram.write(desc + 16, struct.pack("<QIHH", data_addr, data_len, 1 | (2 if writable else 0), 2))
+        ram.write(desc + 32, struct.pack("<QIHH", 0x6000, 1, 2, 0))
+        idx = struct.unpack("<H", ram.read(avail + 2, 2))[0]
+        ram.write(avail + 4 + 2 * (idx % 8), struct.pack("<H", 0))
+        ram.write(avail + 2, struct.pack("<H", idx + 1))
+        dev.mmio_write(0x50, 4, 0)
+        assert struct.unpack("<H", ram.read(used + 2, 2))[0] == idx + 1
+        assert r(0x60, 4) & 1 and irq[-1] is True
+        dev.mmio_write(0x64, 4, 1)
+        assert irq[-1] is False
+        return ram.read(0x6000, 1)[0]
+
+    assert request(0, 2, 0x8000, 1024, True) == 0
+    assert ram.read(0x8000, 1024) == (bytes(range(256)) * 4)
+    ram.write(0x8000, b"\xAB" * 512)
+    assert request(1, 3, 0x8000, 512, False) == 0           # cow: seen by the guest...
+    assert request(0, 3, 0x9000, 512, True) == 0 and ram.read(0x9000, 512) == b"\xAB" * 512
+    assert img.read_bytes()[3 * 512:4 * 512] == bytes(range(256)) * 2     # ...never by the file
+    assert request(4, 0, 0x8000, 0, False) == 0             # flush
+    assert request(0, 15, 0x8000, 1024, True) == 1          # past the end: I/O error
+    assert request(9, 0, 0x8000, 16, True) == 2             # unknown request: unsupported
+
+
+def test_a_read_write_image_takes_the_writes():
+    import tempfile
+    from hw.diskimage import DiskImage
+    with tempfile.NamedTemporaryFile() as f:
+        f.write(bytes(4096))
+        f.flush()
+        disk = DiskImage.from_spec(f.name)
+        assert disk.mode == "rw" and disk.sectors == 8
+        disk.write(1, b"\x5A" * 512)
+        disk.flush()
+        assert open(f.name, "rb").read()[512:1024] == b"\x5A" * 512
+        assert DiskImage.from_spec(f.name + ":ro").read_only
