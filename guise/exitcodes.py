@@ -27,13 +27,14 @@ TABLE += [(k.status, f"the jail reached its {k.name} limit: {k.what}")
           for k in sorted(KINDS.values(), key=lambda k: k.status or 0) if k.status is not None]
 
 # `guise vm run`: how the guest ended (a power-off passes the guest's own code)
-VM_HALT, VM_REBOOT, VM_FAULT, VM_PANIC, VM_HYPERVISOR, VM_TIMEOUT = 100, 101, 102, 103, 104, 124
+VM_HALT, VM_REBOOT, VM_FAULT, VM_PANIC, VM_HYPERVISOR, VM_QUIT, VM_TIMEOUT = 100, 101, 102, 103, 104, 105, 124
 VM_TABLE = [
     (VM_HALT, "the guest halted with interrupts off (nothing can wake it)"),
     (VM_REBOOT, "the guest rebooted (i8042 reset, or a triple fault: a fault it could not take)"),
     (VM_FAULT, "the emulator could not go on (memory outside RAM and every device)"),
     (VM_PANIC, "the guest's kernel panicked (its console said so, then it stopped)"),
     (VM_HYPERVISOR, "KVM could not run the guest (not usable here, an internal or emulation error)"),
+    (VM_QUIT, "the user quit at the console (Ctrl-A x)"),
     (VM_TIMEOUT, "--timeout ended the guest"),
     (NOT_IMPLEMENTED, "a boot protocol or back end guise does not have yet"),
 ]

@@ -1,8 +1,9 @@
 """``guise vm …``: a whole guest OS on the virtual PC of ``hw/``.
 
-``guise vm run --multiboot KERNEL`` boots a multiboot-1 kernel on the unicorn
-or the KVM back end with the guest's serial console on stdout, and exits with a status
-that says how the guest ended.  ``guise vm info`` says which back ends this
+``guise vm run --multiboot KERNEL`` (or ``--kernel BZIMAGE``) boots a kernel on
+the unicorn or the KVM back end with the guest's serial console on the
+terminal (stdout, and stdin with Ctrl-A x to quit: ``guise/vmconsole.py``),
+and exits with a status that says how the guest ended.  ``guise vm info`` says which back ends this
 host has, what kind of KVM it is, and how fast each runs guest code.
 """
 from __future__ import annotations
@@ -18,10 +19,10 @@ from .errors import GuiseError
 # how a guest's run ended -> guise's exit status (power-off: the guest's own code)
 ENDINGS = {"halt": exitcodes.VM_HALT, "reboot": exitcodes.VM_REBOOT, "fault": exitcodes.VM_FAULT,
            "timeout": exitcodes.VM_TIMEOUT, "panic": exitcodes.VM_PANIC,
-           "hypervisor": exitcodes.VM_HYPERVISOR}
+           "hypervisor": exitcodes.VM_HYPERVISOR, "quit": exitcodes.VM_QUIT}
 SAY = {"poweroff": "powered off", "halt": "halted for good", "reboot": "rebooted",
        "fault": "stopped by a CPU fault", "timeout": "ended by --timeout", "panic": "kernel panic",
-       "hypervisor": "stopped by the hypervisor"}
+       "hypervisor": "stopped by the hypervisor", "quit": "quit"}
 VM_EPILOG = "exit status:\n  0 when the guest powers off through ACPI (S5), or its code on port 0xf4;\n" + \
     "\n".join(f"  {status:<4} {text}" for status, text in exitcodes.VM_TABLE)
 
@@ -134,8 +135,13 @@ def cmd_run(args) -> int:
             raise GuiseError(f"{args.multiboot}: {e}", exitcodes.CANNOT_EXECUTE) from None
         machine.boot(loaded.entry, loaded.regs)
         name = args.multiboot
+    from .vmconsole import Console
     t0 = time.monotonic()
-    end = machine.run(timeout=args.timeout)
+    if sys.stdin is not None:
+        with Console(machine, sys.stdin.fileno()):
+            end = machine.run(timeout=args.timeout)
+    else:
+        end = machine.run(timeout=args.timeout)
     took = time.monotonic() - t0
     if end.reason == "poweroff":
         line = f"{SAY['poweroff']} ({end.detail or f'code {end.code}'})"

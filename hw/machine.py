@@ -23,11 +23,13 @@ through ``hw/devices/pm.py``, which a Linux guest finds in ``install_acpi``'s ta
 i8042 reset line, or a triple fault: an exception the guest cannot take, which
 resets a PC as in QEMU), "panic" (the guest's kernel said it panicked and then
 stopped), "fault" (the CPU could not go on: memory outside RAM and every
-device, an emulation failure), "timeout".
+device, an emulation failure), "quit" (Ctrl-A x at the console), "timeout".
 """
 from __future__ import annotations
 
+import collections
 import re
+import threading
 import time
 from typing import Optional
 
@@ -75,6 +77,8 @@ class PcMachine:
         self.virtio: list[tuple[int, int, int]] = []      # (base, size, irq) of each virtio-mmio device
         self.counts = {"slices": 0, "interrupts": 0}
         self.tail = b""             # the console's last bytes (panic detection)
+        self._input: collections.deque[bytes] = collections.deque()     # console input from other threads
+        self._wake = threading.Event()  # input or a quit ends a halted guest's wait
 
     # -- memory, for boot loaders ---------------------------------------------------
     def write(self, addr: int, data: bytes) -> None:
@@ -113,6 +117,17 @@ class PcMachine:
         self.pic.set_level(0, True)
         self.pic.set_level(0, False)
 
+    def console_input(self, data: bytes) -> None:
+        """Bytes typed at the console, from any thread: the UART receives them
+        between slices."""
+        self._input.append(data)
+        self._wake.set()
+
+    def quit(self, detail: str) -> None:
+        """End the run from any thread (Ctrl-A x at the console)."""
+        self._end(Exit("quit", detail=detail))
+        self._wake.set()
+
     def _stopping(self) -> bool:
         """After a device access: end the slice for a power-off or reset, or to take
         an interrupt a device has just raised."""
@@ -136,6 +151,8 @@ class PcMachine:
             if deadline is not None and now >= deadline:
                 return Exit("timeout", detail=f"still running after {timeout:g} s")
             self.pit.due(now)
+            while self._input:
+                self.serial.feed(self._input.popleft())
             if cpu.interruptible():
                 vector = self.pic.acknowledge()
                 if vector is not None:
@@ -181,5 +198,5 @@ class PcMachine:
         """HLT with interrupts on: wait (on the host) for the next timer tick."""
         now = self.clock()
         wake = min(filter(None, (now + SLICE, self.pit.next_deadline(), deadline)))
-        if wake > now:
-            time.sleep(wake - now)
+        if wake > now and self._wake.wait(wake - now):
+            self._wake.clear()

@@ -28,7 +28,7 @@ KERNEL = SAMPLES / "mbkernel.elf"
 
 def vm(*args, timeout=60):
     return subprocess.run([sys.executable, "-m", "guise", "vm", *map(str, args)], cwd=ROOT,
-                          capture_output=True, timeout=timeout)
+                          stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
 
 
 def boot(append, *extra):

@@ -35,7 +35,7 @@ echo "six times seven is $((6 * 7))"
 
 def vm(*args, timeout=240):
     return subprocess.run([sys.executable, "-m", "guise", "vm", *map(str, args)], cwd=ROOT,
-                          capture_output=True, timeout=timeout)
+                          stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
 
 
 def newc(entries) -> bytes:

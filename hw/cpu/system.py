@@ -24,7 +24,7 @@ from typing import Callable, Optional
 @dataclasses.dataclass
 class Exit:
     """How a guest's run ended: reason is one of poweroff, halt, reboot, panic,
-    fault, timeout (see hw/machine.py)."""
+    fault, quit, timeout (see hw/machine.py)."""
     reason: str
     code: int = 0               # the power-off port's value
     detail: str = ""
