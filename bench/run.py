@@ -241,7 +241,8 @@ def main() -> int:
         lines.append(target("every workload faster than Qiling (a Qiling failure counts as slower)", all(faster)))
     if args.vm_timeout and not args.only:
         from vm_boot import rows as vm_rows
-        lines += ["", *vm_rows(args.vm_timeout)]
+        from vm_unicorn import rows as unicorn_rows
+        lines += ["", *vm_rows(args.vm_timeout), "", *unicorn_rows(min(args.vm_timeout, 300))]
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.only:

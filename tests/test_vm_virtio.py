@@ -35,23 +35,22 @@ $b poweroff -f
 """
 
 
-def _modules():
-    kdir = os.path.join("/lib/modules", os.path.basename(KERNEL).removeprefix("vmlinuz-"))
+def module_entries(kernel):
+    """initramfs entries for the virtio modules of ``kernel``'s package, or None."""
+    kdir = os.path.join("/lib/modules", os.path.basename(kernel).removeprefix("vmlinuz-"))
     entries = [("lib", stat.S_IFDIR | 0o755, b"", 0, 0)]
     for rel in MODULES:
         path = os.path.join(kdir, rel)
         if not os.path.exists(path):
-            pytest.skip(f"{path} missing (linux-image-cloud-amd64's modules)")
+            return None
         with open(path, "rb") as f:
             entries.append((f"lib/{os.path.basename(rel)}", stat.S_IFREG | 0o644, f.read(), 0, 0))
     return entries
 
 
-@pytest.fixture(scope="module")
-def ext2_image(tmp_path_factory):
-    if not shutil.which("mke2fs"):
-        pytest.skip("mke2fs missing (e2fsprogs; make test installs it)")
-    d = tmp_path_factory.mktemp("disk")
+def build_ext2(d):
+    """A 4 MiB ext2 image made by mke2fs -d in directory ``d``: (path, sha256 and sum
+    of its numbers file)."""
     (d / "root").mkdir()
     (d / "root" / "greeting.txt").write_text("hello from an ext2 image on virtio-blk\n")
     numbers = "".join(f"{n * n}\n" for n in range(1, 2001))
@@ -62,8 +61,22 @@ def ext2_image(tmp_path_factory):
     return image, hashlib.sha256(numbers.encode()).hexdigest(), sum(n * n for n in range(1, 2001))
 
 
+@pytest.fixture(scope="module")
+def ext2_image(tmp_path_factory):
+    if not shutil.which("mke2fs"):
+        pytest.skip("mke2fs missing (e2fsprogs; make test installs it)")
+    return build_ext2(tmp_path_factory.mktemp("disk"))
+
+
+def virtio_initramfs(path, action=""):
+    entries = module_entries(KERNEL)
+    if entries is None:
+        pytest.skip("the kernel's virtio modules are missing (linux-image-cloud-amd64)")
+    return busybox_initramfs(path, INIT.replace("ACTION", action), entries)
+
+
 def _init(tmp_path, action=""):
-    return busybox_initramfs(tmp_path / "init.cpio", INIT.replace("ACTION", action), _modules())
+    return virtio_initramfs(tmp_path / "init.cpio", action)
 
 
 @need_kernel
