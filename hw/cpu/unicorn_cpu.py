@@ -10,7 +10,6 @@ brings a whole dispatch to about 2 µs, against ~9 µs through ``Uc.reg_read``.
 from __future__ import annotations
 
 import ctypes
-import mmap
 from typing import Callable, Optional, Sequence
 
 import unicorn
@@ -20,6 +19,7 @@ from unicorn.unicorn_py3 import unicorn as ucmod
 from .base import (Cpu, CpuError, MemoryFault, StopReason, PROT_READ, PROT_WRITE,
                    PROT_EXEC)
 from .protmap import ProtMap
+from .stopswitch import StopSwitch
 
 _lib = ucmod.uclib
 # the SYSCALL hook gets (uc, user_data); declaring none spares converting them at each trap
@@ -43,35 +43,6 @@ _NEEDS = {unicorn.UC_MEM_READ: unicorn.UC_PROT_READ, unicorn.UC_MEM_WRITE: unico
           unicorn.UC_MEM_FETCH: unicorn.UC_PROT_EXEC}
 _CTL_TLB_FLUSH = unicorn.UC_CTL_TLB_FLUSH | (unicorn.UC_CTL_IO_WRITE << 30)
 _CTL_TB_FLUSH = unicorn.UC_CTL_TB_FLUSH | (unicorn.UC_CTL_IO_WRITE << 30)
-
-_STOP_FN = ctypes.cast(_lib.uc_emu_stop, ctypes.c_void_p).value
-
-
-class _Switch:
-    """A native function whose body is one of two: return at once, or uc_emu_stop.
-
-    It is 14 bytes of x86-64 in a page of its own: ``jmp [rip+0]`` followed by the
-    8-byte target, and a ``ret`` that is the idle target.  Flipping the target is
-    one aligned 8-byte store, atomic for the thread running the engine.
-    """
-    _JMP = b"\xff\x25\x00\x00\x00\x00"          # jmp qword [rip+0]: the next 8 bytes
-    _RET_AT = 16
-
-    def __init__(self):
-        # private: a forked emulator must get its own switch, not share its parent's
-        self._page = mmap.mmap(-1, mmap.PAGESIZE, flags=mmap.MAP_PRIVATE,
-                               prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
-        self.address = ctypes.addressof(ctypes.c_char.from_buffer(self._page))
-        self._target = ctypes.c_uint64.from_address(self.address + len(self._JMP))
-        self._page[:len(self._JMP)] = self._JMP
-        self._page[self._RET_AT] = 0xC3
-        self.idle()
-
-    def idle(self) -> None:
-        self._target.value = self.address + self._RET_AT
-
-    def stop(self) -> None:
-        self._target.value = _STOP_FN
 
 _REGS = {name[len("UC_X86_REG_"):].lower(): value for name, value in vars(X).items()
          if name.startswith("UC_X86_REG_")}
@@ -131,7 +102,7 @@ class UnicornCpu(Cpu):
         self._prot = ProtMap()
         self.uc.ctl_set_tlb_mode(unicorn.UC_TLB_VIRTUAL)
         self._add_hook(unicorn.UC_HOOK_TLB_FILL, _HOOK_TLB_FILL(self._on_tlb_fill))
-        self._switch: Optional[_Switch] = None        # see make_preemptible
+        self._switch: Optional[StopSwitch] = None        # see make_preemptible
         self._code_ranges: list = []                  # see _mark_code
         self._code_hooks: list = []
         if arch == "i386":
@@ -162,17 +133,12 @@ class UnicornCpu(Cpu):
     def make_preemptible(self) -> bool:
         """Install the preemption hook (once) and retranslate so every block calls it.
 
-        Stopping an engine from another thread with uc_emu_stop is unsafe: unicorn
-        checks for a stop after each memory access and then restarts the
-        instruction, replaying a store (a lock xadd or xchg then happens twice).
-        An instruction-count limit is exact but runs a hook per instruction, which
-        makes guest code several times slower.  A stop asked for by a block hook
-        takes effect before the block's first instruction.  So every block calls a
-        native switch (see _Switch; unicorn inlines the call when a hook type has a
-        single hook), and ``preempt`` turns the switch to uc_emu_stop.
+        An instruction-count limit would also stop the engine exactly, but runs a
+        hook per instruction, which makes guest code several times slower; the
+        stop switch (see stopswitch) costs a native call per block.
         """
         if self._switch is None:
-            self._switch = _Switch()
+            self._switch = StopSwitch()
             self._add_hook(unicorn.UC_HOOK_BLOCK, ctypes.c_void_p(self._switch.address))
             _lib.uc_ctl(self._uch, _CTL_TB_FLUSH)
         return True

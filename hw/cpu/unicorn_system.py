@@ -1,7 +1,7 @@
 """The virtual PC's CPU on unicorn's system-mode x86.
 
-The guest runs in slices, ended by a native block hook (``_Switch`` from
-``hw/cpu/unicorn_cpu.py``) that a preemption thread turns into uc_emu_stop
+The guest runs in slices, ended by a native block hook (``StopSwitch`` from
+``hw/cpu/stopswitch.py``) that a preemption thread turns into uc_emu_stop
 when the slice's time is up, so the engine stops before a block's first
 instruction.  Not by unicorn's own ``timeout``: its timer thread calls
 uc_emu_stop at any moment, unicorn notices the request after the next memory
@@ -42,8 +42,9 @@ from unicorn.x86_const import (UC_X86_INS_IN, UC_X86_INS_OUT, UC_X86_INS_SYSCALL
 
 from hw.x86 import (D_A, D_B, D_CS, D_G, D_P, D_S, D_W, DATA, ENV_HFLAGS, ENV_SEGS, HF_CS32, HF_CS64,
                     HF_SS32, R_CS, R_DS, R_ES, R_SS, SEG_SIZE)
+from unicorn.unicorn_py3.unicorn import uclib as _lib
+from .stopswitch import StopSwitch
 from .system import Exit, SystemCpu, triple_fault
-from .unicorn_cpu import _Switch, _lib
 
 IF = 0x200
 HLT = 0xF4
@@ -64,7 +65,7 @@ class _Preempter:
     hook's switch to uc_emu_stop; ``disarm`` (under the same lock) turns it back,
     so a late timer never stops the next slice."""
 
-    def __init__(self, switch: _Switch):
+    def __init__(self, switch: StopSwitch):
         self.switch = switch
         self.cond = threading.Condition()
         self.deadline: Optional[float] = None
@@ -130,7 +131,7 @@ class UnicornSystem(SystemCpu):
         super().__init__(ram_bytes, bus, long_mode, stopping)
         self.uc = uc = Uc(UC_ARCH_X86, UC_MODE_64)
         uc.mem_map(0, ram_bytes, UC_PROT_ALL)
-        switch = _Switch()
+        switch = StopSwitch()
         handle = ctypes.c_size_t()
         _lib.uc_hook_add(uc._uch, ctypes.byref(handle), UC_HOOK_BLOCK, ctypes.c_void_p(switch.address),
                          None, ctypes.c_uint64(1), ctypes.c_uint64(0))
