@@ -81,8 +81,9 @@ demo: install deps-test
 test: install deps-test
 	$(PY) -m pytest -q -n $(JOBS) -m "not slow" tests
 
+# the ELF and PE loader fuzzers with 20000 examples each (make test runs them with ~1000)
 fuzz: install deps-test
-	GUISE_FUZZ_EXAMPLES=20000 $(PY) -m pytest -q -n $(JOBS) -m slow tests
+	GUISE_FUZZ_EXAMPLES=20000 $(PY) -m pytest -q -n $(JOBS) tests/test_fuzz_elf.py tests/test_fuzz_pe.py
 
 # the fuzzers, then the Debian kernel's boot on KVM with a long timeout (on a software
 # KVM such as PVM it runs for many minutes and may not finish; the test prints what happened)
