@@ -427,6 +427,43 @@ def wcsupr(p, s):
     return s
 
 
+def wcsrev(p, s):
+    """In place, by UTF-16 unit as msvcrt does (a surrogate pair comes out swapped)."""
+    data = strings.raw(p.mem, s, wide=True)
+    units = [data[i:i + 2] for i in range(0, len(data), 2)]
+    p.mem.write(s, b"".join(reversed(units)))
+    return s
+
+
+def strrev(p, s):
+    data = strings.raw(p.mem, s)
+    p.mem.write(s, data[::-1])
+    return s
+
+
+def _splitpath(p, path, drive, directory, fname, ext, wide):
+    """Drive ("C:"), directory (to the last slash), name and extension (from the last dot
+    of the last component) into the buffers given, each NUL-terminated."""
+    text = strings.read(p.mem, path, wide)
+    d = text[:2] if text[1:2] == ":" else ""
+    rest = text[len(d):]
+    cut = max(rest.rfind("\\"), rest.rfind("/")) + 1
+    folder, name = rest[:cut], rest[cut:]
+    dot = name.rfind(".")
+    stem, extension = (name[:dot], name[dot:]) if dot >= 0 else (name, "")
+    for buf, part in ((drive, d), (directory, folder), (fname, stem), (ext, extension)):
+        if buf:
+            p.mem.write(buf, strings.encode(part, wide) + (b"\0\0" if wide else b"\0"))
+
+
+def splitpath(p, path, drive, directory, fname, ext):
+    _splitpath(p, path, drive, directory, fname, ext, False)
+
+
+def wsplitpath(p, path, drive, directory, fname, ext):
+    _splitpath(p, path, drive, directory, fname, ext, True)
+
+
 def _wide_int(p, s, endptr, base, bits, signed):
     """wcstol/wcstoul: the digits are ASCII, so parse a narrow copy and map the end back."""
     text = _w(p, s)

@@ -53,7 +53,7 @@ def _start(p, pattern: str, buf: int, wide: bool):
             try:
                 # through the view with the directory's descriptor: a symlink in the listing
                 # resolves inside the jail, never on the host
-                st = p.fs.stat(os.fsencode(name), dirfd=fd) if name not in (".", "..") else os.fstat(fd)
+                st = os.fstat(fd) if name == "." else p.fs.stat(os.fsencode(name), dirfd=fd)
             except OSError:
                 st = None
             entries.append((name, st))

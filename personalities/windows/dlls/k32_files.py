@@ -270,6 +270,61 @@ def DeleteFileW(p, name):
     return _delete(p, strings.read_w(p.mem, name))
 
 
+def _copy(p, src: str, dst: str, fail_if_exists: int):
+    """The bytes, the last-write time and the mode bits, as CopyFile keeps them."""
+    try:
+        spath, dpath = guest_path(p, src), guest_path(p, dst)
+        sfd = p.fs.open(spath, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as e:
+        return os_fail(p, e)
+    try:
+        st = os.fstat(sfd)
+        if (st.st_mode & 0o170000) == 0o040000:
+            return fail(p, W.ERROR_ACCESS_DENIED)
+        excl = os.O_EXCL if fail_if_exists else os.O_TRUNC
+        dfd = p.fs.open(dpath, os.O_WRONLY | os.O_CREAT | excl | os.O_CLOEXEC, st.st_mode & 0o777)
+        try:
+            while chunk := os.read(sfd, 1 << 20):
+                os.write(dfd, chunk)
+        finally:
+            os.close(dfd)
+        p.fs.utime(dpath, (st.st_atime_ns, st.st_mtime_ns))
+    except OSError as e:
+        return os_fail(p, e)
+    finally:
+        os.close(sfd)
+    return 1
+
+
+def _set_attributes(p, name: str, attrs: int):
+    """FILE_ATTRIBUTE_READONLY is the write permission bits; the rest have no host
+    counterpart and are accepted, as a file system without them would."""
+    try:
+        path = guest_path(p, name)
+        mode = p.fs.stat(path).st_mode & 0o7777
+        mode = mode & ~0o222 if attrs & FILE_ATTRIBUTE_READONLY else mode | (mode & 0o444) >> 1
+        p.fs.chmod(path, mode)
+    except OSError as e:
+        return os_fail(p, e)
+    return 1
+
+
+def SetFileAttributesA(p, name, attrs):
+    return _set_attributes(p, strings.read_a(p.mem, name), attrs)
+
+
+def SetFileAttributesW(p, name, attrs):
+    return _set_attributes(p, strings.read_w(p.mem, name), attrs)
+
+
+def CopyFileA(p, src, dst, fail_if_exists):
+    return _copy(p, strings.read_a(p.mem, src), strings.read_a(p.mem, dst), fail_if_exists)
+
+
+def CopyFileW(p, src, dst, fail_if_exists):
+    return _copy(p, strings.read_w(p.mem, src), strings.read_w(p.mem, dst), fail_if_exists)
+
+
 def _mkdir(p, name: str):
     try:
         p.fs.mkdir(guest_path(p, name), 0o777)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ..spec import Dll, PARTIAL, fn
 from . import k32_except as EXC, k32_modules as MOD, k32_sync as SYNC, k32_thread as THREAD
+from . import k32_time as TIME, k32_volume as VOL
 from . import k32_console as C, k32_dirs as D, k32_files as F, k32_message as MSG, k32_strings as S, k32_memory as M, k32_nls as N, k32_process as P
 
 ROWS = [
@@ -30,6 +31,12 @@ ROWS = [
     fn("GetStdHandle", F.GetStdHandle, "int", "handle"),
     fn("SetStdHandle", F.SetStdHandle, "int handle", "bool"),
     fn("DeleteFileA", F.DeleteFileA, "str", "bool"),
+    fn("SetFileAttributesA", F.SetFileAttributesA, "str uint", "bool", level=PARTIAL,
+       note="read-only is the write permission; other attributes are accepted and not kept"),
+    fn("SetFileAttributesW", F.SetFileAttributesW, "wstr uint", "bool", level=PARTIAL,
+       note="read-only is the write permission; other attributes are accepted and not kept"),
+    fn("CopyFileA", F.CopyFileA, "str str bool", "bool", level=PARTIAL, note="no alternate streams or security"),
+    fn("CopyFileW", F.CopyFileW, "wstr wstr bool", "bool", level=PARTIAL, note="no alternate streams or security"),
     fn("DeleteFileW", F.DeleteFileW, "wstr", "bool"),
     fn("CreateDirectoryA", F.CreateDirectoryA, "str ptr", "bool"),
     fn("CreateDirectoryW", F.CreateDirectoryW, "wstr ptr", "bool"),
@@ -145,6 +152,29 @@ ROWS = [
     fn("FileTimeToSystemTime", P.FileTimeToSystemTime, "ptr ptr", "bool"),
     fn("GetLocalTime", P.GetLocalTime, "ptr", "void"),
     fn("GetSystemTime", P.GetSystemTime, "ptr", "void"),
+    fn("GetDateFormatW", TIME.GetDateFormatW, "uint uint ptr wstr ptr int", "int", level=PARTIAL,
+       note="English (United States) for every locale"),
+    fn("GetDateFormatA", TIME.GetDateFormatA, "uint uint ptr str ptr int", "int", level=PARTIAL,
+       note="English (United States) for every locale"),
+    fn("GetDateFormatEx", TIME.GetDateFormatEx, "wstr uint ptr wstr ptr int wstr", "int", level=PARTIAL,
+       note="English (United States) for every locale"),
+    fn("GetTimeFormatW", TIME.GetTimeFormatW, "uint uint ptr wstr ptr int", "int", level=PARTIAL,
+       note="English (United States) for every locale"),
+    fn("GetTimeFormatA", TIME.GetTimeFormatA, "uint uint ptr str ptr int", "int", level=PARTIAL,
+       note="English (United States) for every locale"),
+    fn("GetTimeFormatEx", TIME.GetTimeFormatEx, "wstr uint ptr wstr ptr int", "int", level=PARTIAL,
+       note="English (United States) for every locale"),
+    # volumes
+    fn("GetVolumeInformationW", VOL.GetVolumeInformationW, "wstr ptr uint ptr ptr ptr ptr uint", "bool",
+       level=PARTIAL, note="C: and Z: only: no label, NTFS, a serial made from the host device"),
+    fn("GetVolumeInformationA", VOL.GetVolumeInformationA, "str ptr uint ptr ptr ptr ptr uint", "bool",
+       level=PARTIAL, note="C: and Z: only: no label, NTFS, a serial made from the host device"),
+    fn("GetDiskFreeSpaceExW", VOL.GetDiskFreeSpaceExW, "wstr ptr ptr ptr", "bool"),
+    fn("GetDiskFreeSpaceExA", VOL.GetDiskFreeSpaceExA, "str ptr ptr ptr", "bool"),
+    fn("GetDiskFreeSpaceW", VOL.GetDiskFreeSpaceW, "wstr ptr ptr ptr ptr", "bool"),
+    fn("GetDiskFreeSpaceA", VOL.GetDiskFreeSpaceA, "str ptr ptr ptr ptr", "bool"),
+    fn("GetDriveTypeW", VOL.GetDriveTypeW, "wstr", "uint"),
+    fn("GetDriveTypeA", VOL.GetDriveTypeA, "str", "uint"),
     fn("GetSystemTimeAsFileTime", P.GetSystemTimeAsFileTime, "ptr", "void"),
     # strings and names
     fn("lstrlenA", S.lstrlenA, "str", "int"),
