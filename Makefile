@@ -16,7 +16,7 @@ JOBS    ?= 2
 # linux-image-cloud-amd64 is the kernel the virtual PC boots; e2fsprogs makes its test disk.
 TEST_DEBS := busybox-static gawk perl coreutils grep sed python3 libc6-i386 make fuse3 libfuse2 \
              wine64 linux-image-cloud-amd64 e2fsprogs
-BENCH_DEBS := qemu-user qemu-system-x86
+BENCH_DEBS := qemu-user qemu-system-x86 wine64
 
 .PHONY: all install demo test fuzz soak bench samples docs clean deps-test deps-bench busybox-i386
 
@@ -102,7 +102,14 @@ $(QILING_VENV)/.installed: $(STAMPS)/python-venv
 	$(QILING_VENV)/bin/pip install -q qiling
 	touch $@
 
-deps-bench: $(STAMPS)/deps-bench $(QILING_VENV)/.installed
+# Speakeasy (Mandiant's Windows emulator), the Windows rows' peer, likewise
+SPEAKEASY_VENV := bench/.peers/speakeasy-venv
+$(SPEAKEASY_VENV)/.installed: $(STAMPS)/python-venv
+	$(PYTHON) -m venv $(SPEAKEASY_VENV)
+	$(SPEAKEASY_VENV)/bin/pip install -q speakeasy-emulator
+	touch $@
+
+deps-bench: $(STAMPS)/deps-bench $(QILING_VENV)/.installed $(SPEAKEASY_VENV)/.installed
 
 bench: install deps-bench
 	$(PY) bench/run.py --out bench/results.md

@@ -7,7 +7,8 @@ syscalls, 20 MB of file I/O in 4 KiB blocks, start-up of a static hello, and
 qemu-user, Qiling (from its own venv under bench/.peers, never a dependency of
 guise); guise also runs each inside an `--overlay` jail over the host root.  Each cell is the median of N
 runs' wall time; the table reports seconds and guise's ratio to each peer.
-It also times `guise zone snapshot` of a zone holding 10k files of its own.
+It also times `guise zone snapshot` of a zone holding 10k files of its own, then
+the Windows rows (bench/windows.py) and the virtual PC's (bench/vm_boot.py, vm_unicorn.py).
 """
 from __future__ import annotations
 
@@ -239,6 +240,9 @@ def main() -> int:
                   (results.get((n, "Qiling")) is None or results[(n, "guise")] < results[(n, "Qiling")])
                   for n in names if n not in ("0 syscalls (baseline)", EMULATED_CHILDREN)]
         lines.append(target("every workload faster than Qiling (a Qiling failure counts as slower)", all(faster)))
+    if not args.only:
+        from windows import rows as windows_rows
+        lines += ["", *windows_rows(runs)]
     if args.vm_timeout and not args.only:
         from vm_boot import rows as vm_rows
         from vm_unicorn import rows as unicorn_rows
