@@ -29,8 +29,8 @@ ARGS = {
 HOSTILE = {"forkbomb", "sigflood", "badframe", "badptrs"}
 # not Linux programs: booted by tests/test_vm.py on the virtual PC
 MACHINE = {"mbkernel.elf"}
-# not Linux programs: Windows PE samples run by tests/test_windows.py (against wine64)
-WINDOWS_SUFFIX = ".exe"
+# not Linux programs: Windows PE samples (and their DLLs) run by tests/test_windows*.py (against wine64)
+WINDOWS_SUFFIX = (".exe", ".dll")
 
 
 def manifest(hostile: bool = False):
