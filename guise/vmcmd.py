@@ -125,7 +125,6 @@ def cmd_run(args) -> int:
             raise GuiseError(f"{args.kernel}: {e}", exitcodes.CANNOT_EXECUTE) from None
         from hw.linuxboot import BOOT_CS, BOOT_DS, GDT, GDT_LIMIT, PML4
         machine.cpu.enter_long_mode(PML4, entry, {"rsi": zero_page}, BOOT_CS, BOOT_DS, (GDT, GDT_LIMIT))
-        name = args.kernel
     else:
         image = _read(args.multiboot, "kernel", 64 << 20)
         machine = _machine(mem, console, False, backend)
@@ -134,7 +133,6 @@ def cmd_run(args) -> int:
         except BootError as e:
             raise GuiseError(f"{args.multiboot}: {e}", exitcodes.CANNOT_EXECUTE) from None
         machine.boot(loaded.entry, loaded.regs)
-        name = args.multiboot
     from .vmconsole import Console
     t0 = time.monotonic()
     if sys.stdin is not None:

@@ -10,7 +10,7 @@ leaf) with the APIC, x2APIC and TSC-deadline bits cleared.
 from __future__ import annotations
 
 from unicorn import Uc, UC_ARCH_X86, UC_MODE_64
-from unicorn.x86_const import UC_X86_REG_EAX, UC_X86_REG_EBX, UC_X86_REG_ECX, UC_X86_REG_EDX, UC_X86_REG_RIP
+from unicorn.x86_const import UC_X86_REG_EAX, UC_X86_REG_EBX, UC_X86_REG_ECX, UC_X86_REG_EDX
 
 REGS = (UC_X86_REG_EAX, UC_X86_REG_EBX, UC_X86_REG_ECX, UC_X86_REG_EDX)
 CODE = 0x1000

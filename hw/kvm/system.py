@@ -76,7 +76,6 @@ def _wake(signum, frame) -> None:
 
 class KvmSystem(SystemCpu):
     name = "kvm"
-    quiet_slice = 0.01          # a slice ends by a signal: cheap and safe at any moment
 
     def __init__(self, ram_bytes, bus, long_mode, stopping):
         super().__init__(ram_bytes, bus, long_mode, stopping)

@@ -498,7 +498,7 @@ def _on_altstack(p, sp: int) -> bool:
 
 def setup_frame(p, sig, handler, flags, restorer, mask, info: bytes, in_trap: bool,
                 saved_mask: int | None = None) -> None:
-    cpu, mem = p.cpu, p.mem
+    cpu = p.cpu
     sp_reg = "rsp" if p.abi.bits == 64 else "esp"
     sp = cpu.reg(sp_reg)
     alt = getattr(p, "altstack_info", None)

@@ -195,7 +195,6 @@ class WindowsProcess:
 
     # -- thunks -------------------------------------------------------------------
     def _install_trap(self) -> None:
-        mem = self.mem
         bound = self.bound
         counts = self.counts
         if self.bits == 64:

@@ -16,7 +16,6 @@ def raw(mem, addr: int, wide: bool = False, limit: int = 1 << 24) -> bytes:
         from personalities.guestmem import GuestFault
         raise GuestFault(0)
     out = bytearray()
-    step = 2 if wide else 1
     while len(out) < limit:
         chunk = PAGE_SIZE - (addr & (PAGE_SIZE - 1))
         if wide and chunk % 2:
