@@ -65,6 +65,16 @@ def _text(p, addr: int, wide: bool) -> str:
     return strings.read(p.mem, addr, wide) if addr else ""
 
 
+def _below(p, h, subkey, wide, create=False):
+    """(key, created, error): the key ``subkey`` names below the open key ``h``
+    (None if it does not exist), or no key and the error if ``h`` is not open."""
+    key, err = _key(p, h)
+    if key is None:
+        return None, False, err
+    target, created = R.store(p).reg.find(key, _text(p, subkey, wide), create=create)
+    return target, created, 0
+
+
 def _save(p) -> None:
     R.store(p).save()
 
@@ -111,10 +121,9 @@ def _put_name(p, name: str, buf: int, pcch: int, wide: bool) -> int:
 
 # -- keys -----------------------------------------------------------------------------------
 def _open(p, h, subkey, out, wide):
-    key, err = _key(p, h)
-    if key is None:
+    target, _, err = _below(p, h, subkey, wide)
+    if err:
         return err
-    target, _ = R.store(p).reg.find(key, _text(p, subkey, wide))
     if target is None:
         if out:
             p.mem.put_ptr(out, 0)
@@ -140,10 +149,9 @@ def RegOpenKeyA(p, h, subkey, out):
 
 
 def _create(p, h, subkey, out, disposition, wide):
-    key, err = _key(p, h)
-    if key is None:
+    target, created, err = _below(p, h, subkey, wide, create=True)
+    if err:
         return err
-    target, created = R.store(p).reg.find(key, _text(p, subkey, wide), create=True)
     if created:
         _save(p)
     p.mem.put_ptr(out, p.handles.add(OpenKey(target)))
@@ -178,10 +186,9 @@ def RegCloseKey(p, h):
 
 
 def _delete_key(p, h, subkey, wide, tree):
-    key, err = _key(p, h)
-    if key is None:
+    target, _, err = _below(p, h, subkey, wide)
+    if err:
         return err
-    target, _ = R.store(p).reg.find(key, _text(p, subkey, wide))
     if target is None:
         return W.ERROR_FILE_NOT_FOUND
     if tree and not (subkey and _text(p, subkey, wide).strip("\\")):
@@ -346,10 +353,9 @@ def _get_value(p, h, subkey, name, flags, ptype, data, pcb, wide):
     """RegGetValue: a value of a (sub)key, of one of the types ``flags`` allows,
     REG_EXPAND_SZ expanded unless RRF_NOEXPAND."""
     from .k32_process import expand
-    key, err = _key(p, h)
-    if key is None:
+    target, _, err = _below(p, h, subkey, wide)
+    if err:
         return err
-    target, _ = R.store(p).reg.find(key, _text(p, subkey, wide))
     v = target.values.get(_text(p, name, wide).lower()) if target is not None else None
     if v is None:
         err = W.ERROR_FILE_NOT_FOUND

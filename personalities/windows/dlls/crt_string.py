@@ -67,22 +67,22 @@ def strncat(p, dst, src, n):
     return dst
 
 
-def strchr(p, s, c):
+def _char(p, s, c, last: bool):
+    """strchr/strrchr: the address of the first (last) byte ``c``, or of the NUL for 0."""
     data = strings.raw(p.mem, s)
     c &= 0xFF
     if c == 0:
         return s + len(data)
-    i = data.find(bytes([c]))
+    i = data.rfind(bytes([c])) if last else data.find(bytes([c]))
     return s + i if i >= 0 else 0
+
+
+def strchr(p, s, c):
+    return _char(p, s, c, False)
 
 
 def strrchr(p, s, c):
-    data = strings.raw(p.mem, s)
-    c &= 0xFF
-    if c == 0:
-        return s + len(data)
-    i = data.rfind(bytes([c]))
-    return s + i if i >= 0 else 0
+    return _char(p, s, c, True)
 
 
 def strstr(p, s, sub):
