@@ -225,7 +225,7 @@ class UnicornCpu(Cpu):
         except unicorn.UcError as e:
             raise CpuError(f"cannot map {size:#x} bytes at {addr:#x}: {e}") from None
         self._prot.set(addr, addr + size, _perms(prot))
-        self._mark_code()
+        self._mark_code(addr, addr + size, prot)
 
     def mem_map_ptr(self, addr: int, size: int, prot: int, host_ptr: int) -> None:
         try:
@@ -233,7 +233,7 @@ class UnicornCpu(Cpu):
         except unicorn.UcError as e:
             raise CpuError(f"cannot map {size:#x} bytes at {addr:#x}: {e}") from None
         self._prot.set(addr, addr + size, _perms(prot))
-        self._mark_code()
+        self._mark_code(addr, addr + size, prot)
 
     def mem_unmap(self, addr: int, size: int) -> None:
         try:
@@ -241,7 +241,7 @@ class UnicornCpu(Cpu):
         except unicorn.UcError as e:
             raise CpuError(f"cannot unmap {size:#x} bytes at {addr:#x}: {e}") from None
         self._prot.set(addr, addr + size, None)
-        self._mark_code()
+        self._mark_code(addr, addr + size, 0)
 
     def mem_protect(self, addr: int, size: int, prot: int) -> None:
         try:
@@ -255,10 +255,11 @@ class UnicornCpu(Cpu):
             # unicorn watches stores for self-modifying code only while a page is
             # executable: code written while it was not must be translated afresh
             self.uc.ctl_remove_cache(addr, addr + size)
-        self._mark_code()
+        self._mark_code(addr, addr + size, prot)
 
-    def _mark_code(self) -> None:
-        """Keep one do-nothing fetch-protection hook over each executable range.
+    def _mark_code(self, start: int, end: int, prot: int) -> None:
+        """Keep one do-nothing fetch-protection hook over each executable range,
+        after [start, end) became ``prot`` (0 when unmapped).
 
         Unicorn skips two pieces of self-modifying-code upkeep where a memory hook
         is installed: after translating a block it otherwise scans the whole TLB
@@ -267,6 +268,8 @@ class UnicornCpu(Cpu):
         executable ranges, the hooks spare the scan, keep code pages checked, and
         leave data pages their fast stores.
         """
+        if not prot & PROT_EXEC and not any(lo < end and start < hi for lo, hi in self._code_ranges):
+            return          # no code came or went: most maps are data, and a walk costs
         ranges = self._prot.ranges_with(unicorn.UC_PROT_EXEC)
         if ranges == self._code_ranges:
             return
