@@ -384,13 +384,11 @@ class UnicornCpu(Cpu):
         """
         _lib.uc_ctl(self._uch, _CTL_TLB_FLUSH)
         self._fault_info = None
-        hook = ctypes.c_size_t()
-        _lib.uc_hook_add(self._uch, ctypes.byref(hook), unicorn.UC_HOOK_MEM_INVALID,
-                         self._on_mem_invalid_cb, None, ctypes.c_uint64(1), ctypes.c_uint64(0))
+        hook = self._add_hook(unicorn.UC_HOOK_MEM_INVALID, self._on_mem_invalid_cb)
         try:
             err = _lib.uc_emu_start(self._uch, pc, 0, 0, 1)
         finally:
-            _lib.uc_hook_del(self._uch, hook)
+            _lib.uc_hook_del(self._uch, ctypes.c_size_t(hook))
             _lib.uc_ctl(self._uch, _CTL_TLB_FLUSH)
         if err == unicorn.UC_ERR_OK:
             return None
