@@ -15,7 +15,7 @@ from __future__ import annotations
 import ctypes
 import mmap
 
-from unicorn.unicorn_py3.unicorn import uclib
+from .uclib import lib as uclib
 
 _STOP_FN = ctypes.cast(uclib.uc_emu_stop, ctypes.c_void_p).value
 

@@ -10,18 +10,17 @@ brings a whole dispatch to about 2 µs, against ~9 µs through ``Uc.reg_read``.
 from __future__ import annotations
 
 import ctypes
+import weakref
 from typing import Callable, Optional, Sequence
 
-import unicorn
-from unicorn import x86_const as X
-from unicorn.unicorn_py3 import unicorn as ucmod
-
+from . import uclib
 from .base import (Cpu, CpuError, MemoryFault, StopReason, PROT_READ, PROT_WRITE,
                    PROT_EXEC)
 from .protmap import ProtMap
 from .stopswitch import StopSwitch
 
-_lib = ucmod.uclib
+_lib = uclib.lib
+unicorn, X = uclib.const, uclib.x86
 # the SYSCALL hook gets (uc, user_data); declaring none spares converting them at each trap
 _HOOK_SYSCALL = ctypes.CFUNCTYPE(None)
 _HOOK_INTR = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)
@@ -41,8 +40,10 @@ _HOOK_TLB_FILL = ctypes.CFUNCTYPE(ctypes.c_bool, ctypes.c_void_p, ctypes.c_uint6
 # the right an access needs, by unicorn's access type
 _NEEDS = {unicorn.UC_MEM_READ: unicorn.UC_PROT_READ, unicorn.UC_MEM_WRITE: unicorn.UC_PROT_WRITE,
           unicorn.UC_MEM_FETCH: unicorn.UC_PROT_EXEC}
-_CTL_TLB_FLUSH = unicorn.UC_CTL_TLB_FLUSH | (unicorn.UC_CTL_IO_WRITE << 30)
-_CTL_TB_FLUSH = unicorn.UC_CTL_TB_FLUSH | (unicorn.UC_CTL_IO_WRITE << 30)
+_CTL_TLB_FLUSH = uclib.ctl_write(unicorn.UC_CTL_TLB_FLUSH, 0)
+_CTL_TB_FLUSH = uclib.ctl_write(unicorn.UC_CTL_TB_FLUSH, 0)
+_CTL_TLB_TYPE = uclib.ctl_write(unicorn.UC_CTL_TLB_TYPE, 1)
+_CTL_REMOVE_CACHE = uclib.ctl_write(unicorn.UC_CTL_TB_REMOVE_CACHE, 2)
 
 _REGS = {name[len("UC_X86_REG_"):].lower(): value for name, value in vars(X).items()
          if name.startswith("UC_X86_REG_")}
@@ -87,8 +88,8 @@ class UnicornCpu(Cpu):
         else:
             raise CpuError(f"unsupported CPU architecture {arch!r}")
         self.arch = arch
-        self.uc = unicorn.Uc(unicorn.UC_ARCH_X86, mode)
-        self._uch = self.uc._uch
+        self._uch = uclib.open_engine(mode)
+        weakref.finalize(self, uclib.close, self._uch)
         self._callbacks: list = []          # keep ctypes callbacks alive
         self._pending: Optional[BaseException] = None
         self._stop: Optional[StopReason] = None
@@ -100,7 +101,7 @@ class UnicornCpu(Cpu):
         self._add_hook(unicorn.UC_HOOK_INTR, _HOOK_INTR(self._on_intr))
         self._on_mem_invalid_cb = _HOOK_MEM_INVALID(self._on_mem_invalid)
         self._prot = ProtMap()
-        self.uc.ctl_set_tlb_mode(unicorn.UC_TLB_VIRTUAL)
+        _lib.uc_ctl(self._uch, _CTL_TLB_TYPE, ctypes.c_int(unicorn.UC_TLB_VIRTUAL))
         self._add_hook(unicorn.UC_HOOK_TLB_FILL, _HOOK_TLB_FILL(self._on_tlb_fill))
         self._switch: Optional[StopSwitch] = None        # see make_preemptible
         self._code_ranges: list = []                  # see _mark_code
@@ -118,7 +119,7 @@ class UnicornCpu(Cpu):
         err = _lib.uc_hook_add(self._uch, ctypes.byref(handle), htype, cb, None,
                                ctypes.c_uint64(begin), ctypes.c_uint64(end), *extra)
         if err != unicorn.UC_ERR_OK:
-            raise CpuError(f"uc_hook_add failed: {unicorn.UcError(err)}")
+            raise CpuError(f"uc_hook_add failed: {uclib.strerror(err)}")
         if not any(kept is cb for kept in self._callbacks):     # keep it alive, once
             self._callbacks.append(cb)
         return handle.value
@@ -220,42 +221,35 @@ class UnicornCpu(Cpu):
 
     # -- memory ------------------------------------------------------------
     def mem_map(self, addr: int, size: int, prot: int) -> None:
-        try:
-            self.uc.mem_map(addr, size, _perms(prot))
-        except unicorn.UcError as e:
-            raise CpuError(f"cannot map {size:#x} bytes at {addr:#x}: {e}") from None
+        self._mem_op("map", _lib.uc_mem_map(self._uch, addr, size, _perms(prot)), addr, size)
         self._prot.set(addr, addr + size, _perms(prot))
         self._mark_code(addr, addr + size, prot)
 
     def mem_map_ptr(self, addr: int, size: int, prot: int, host_ptr: int) -> None:
-        try:
-            self.uc.mem_map_ptr(addr, size, _perms(prot), host_ptr)
-        except unicorn.UcError as e:
-            raise CpuError(f"cannot map {size:#x} bytes at {addr:#x}: {e}") from None
+        self._mem_op("map", _lib.uc_mem_map_ptr(self._uch, addr, size, _perms(prot), host_ptr), addr, size)
         self._prot.set(addr, addr + size, _perms(prot))
         self._mark_code(addr, addr + size, prot)
 
     def mem_unmap(self, addr: int, size: int) -> None:
-        try:
-            self.uc.mem_unmap(addr, size)
-        except unicorn.UcError as e:
-            raise CpuError(f"cannot unmap {size:#x} bytes at {addr:#x}: {e}") from None
+        self._mem_op("unmap", _lib.uc_mem_unmap(self._uch, addr, size), addr, size)
         self._prot.set(addr, addr + size, None)
         self._mark_code(addr, addr + size, 0)
 
     def mem_protect(self, addr: int, size: int, prot: int) -> None:
-        try:
-            self.uc.mem_protect(addr, size, _perms(prot))
-        except unicorn.UcError as e:
-            raise CpuError(f"cannot protect {size:#x} bytes at {addr:#x}: {e}") from None
+        self._mem_op("protect", _lib.uc_mem_protect(self._uch, addr, size, _perms(prot)), addr, size)
         self._prot.update(addr, addr + size, _perms(prot))
         # unicorn drops TLB entries only when a page's write right changes
         _lib.uc_ctl(self._uch, _CTL_TLB_FLUSH)
         if prot & PROT_EXEC:
             # unicorn watches stores for self-modifying code only while a page is
             # executable: code written while it was not must be translated afresh
-            self.uc.ctl_remove_cache(addr, addr + size)
+            _lib.uc_ctl(self._uch, _CTL_REMOVE_CACHE, ctypes.c_uint64(addr), ctypes.c_uint64(addr + size))
         self._mark_code(addr, addr + size, prot)
+
+    @staticmethod
+    def _mem_op(what: str, err: int, addr: int, size: int) -> None:
+        if err != unicorn.UC_ERR_OK:
+            raise CpuError(f"cannot {what} {size:#x} bytes at {addr:#x}: {uclib.strerror(err)}")
 
     def _mark_code(self, start: int, end: int, prot: int) -> None:
         """Keep one do-nothing fetch-protection hook over each executable range,
@@ -292,14 +286,14 @@ class UnicornCpu(Cpu):
             raise MemoryFault(addr, len(data), "write")
 
     def mem_regions(self):
-        return list(self.uc.mem_regions())
+        return uclib.mem_regions(self._uch)
 
     # -- registers ---------------------------------------------------------
     # Inside a SYSCALL hook unicorn holds RIP at the instruction itself and adds
     # its length after the hook returns; the program counter is presented here as
     # the address the guest resumes at, whether or not a trap is in progress.
     def reg(self, name: str) -> int:
-        v = self.uc.reg_read(_REGS[name])
+        v = uclib.reg_read(self._uch, _REGS[name])
         if self.in_trap and name == self.pc_reg:
             v += self._resume_adjust
         return v
@@ -307,13 +301,13 @@ class UnicornCpu(Cpu):
     def set_reg(self, name: str, value: int) -> None:
         if self.in_trap and name == self.pc_reg:
             value -= self._resume_adjust
-        self.uc.reg_write(_REGS[name], value)
+        uclib.reg_write(self._uch, _REGS[name], value)
 
     def set_fs_base(self, value: int) -> None:
-        self.uc.reg_write(X.UC_X86_REG_FS_BASE, value)
+        uclib.reg_write(self._uch, X.UC_X86_REG_FS_BASE, value)
 
     def set_gs_base(self, value: int) -> None:
-        self.uc.reg_write(X.UC_X86_REG_GS_BASE, value)
+        uclib.reg_write(self._uch, X.UC_X86_REG_GS_BASE, value)
 
     def set_gdt_entry(self, index: int, base: int, limit: int, access: int, flags: int) -> None:
         desc = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) | (access << 40) \
@@ -322,21 +316,23 @@ class UnicornCpu(Cpu):
 
     def load_segment(self, name: str, selector: int) -> None:
         try:
-            self.uc.reg_write(_REGS[name], selector)
-        except unicorn.UcError as e:
+            uclib.reg_write(self._uch, _REGS[name], selector)
+        except uclib.UcError as e:
             raise CpuError(f"cannot load {name}={selector:#x}: {e}") from None
 
     def save_context(self):
-        return self.uc.context_save()
+        ctx = uclib.Context(self._uch)
+        _lib.uc_context_save(self._uch, ctx.handle)
+        return ctx
 
     def restore_context(self, ctx) -> None:
         """Load ``ctx`` as saved (callers inside a trap then set the pc with ``set_reg``)."""
-        self.uc.context_restore(ctx)
+        _lib.uc_context_restore(self._uch, ctx.handle)
 
     def _setup_flat_gdt(self) -> None:
         """Ring-3 flat code/data segments at Linux's compat selectors (0x23/0x2b)."""
         self.mem_map(self.GDT_ADDR, 0x1000, PROT_READ | PROT_WRITE)
-        self.uc.reg_write(X.UC_X86_REG_GDTR, (0, self.GDT_ADDR, 0x1000 - 1, 0x0))
+        uclib.reg_write(self._uch, X.UC_X86_REG_GDTR, (0, self.GDT_ADDR, 0x1000 - 1, 0x0))
         # access: present | DPL | S | type ; flags: 4K granularity | 32-bit
         self.set_gdt_entry(4, 0, 0xFFFFF, 0xFA, 0xC)    # user code, DPL3
         self.set_gdt_entry(5, 0, 0xFFFFF, 0xF2, 0xC)    # user data, DPL3
@@ -370,7 +366,7 @@ class UnicornCpu(Cpu):
             return StopReason("invalid-insn", pc=cur)
         if err == unicorn.UC_ERR_EXCEPTION:
             return self._stop or StopReason("interrupt", pc=cur, detail="unhandled CPU exception")
-        return StopReason("internal", pc=cur, detail=str(unicorn.UcError(err)))
+        return StopReason("internal", pc=cur, detail=uclib.strerror(err))
 
     def _locate_fault(self, pc: int) -> Optional[tuple[str, int]]:
         """(access, address) of the memory fault at ``pc``, or None if it did not recur.
@@ -408,12 +404,15 @@ def cpuid(leaf: int) -> tuple[int, int, int, int]:
     tell the guest the same feature bits (AT_HWCAP) the CPU will show it.
     """
     if leaf not in _cpuid_cache:
-        uc = unicorn.Uc(unicorn.UC_ARCH_X86, unicorn.UC_MODE_64)
-        uc.mem_map(0x1000, 0x1000)
-        uc.mem_write(0x1000, b"\x0f\xa2")
-        uc.reg_write(X.UC_X86_REG_RAX, leaf)
-        uc.reg_write(X.UC_X86_REG_RCX, 0)
-        uc.emu_start(0x1000, 0x1002)
-        _cpuid_cache[leaf] = tuple(uc.reg_read(r) for r in (X.UC_X86_REG_EAX, X.UC_X86_REG_EBX,
-                                                             X.UC_X86_REG_ECX, X.UC_X86_REG_EDX))
+        uch = uclib.open_engine(unicorn.UC_MODE_64)
+        try:
+            _lib.uc_mem_map(uch, 0x1000, 0x1000, unicorn.UC_PROT_ALL)
+            _lib.uc_mem_write(uch, 0x1000, b"\x0f\xa2", 2)
+            uclib.reg_write(uch, X.UC_X86_REG_RAX, leaf)
+            uclib.reg_write(uch, X.UC_X86_REG_RCX, 0)
+            _lib.uc_emu_start(uch, 0x1000, 0x1002, 0, 0)
+            _cpuid_cache[leaf] = tuple(uclib.reg_read(uch, r) for r in (X.UC_X86_REG_EAX, X.UC_X86_REG_EBX,
+                                                                        X.UC_X86_REG_ECX, X.UC_X86_REG_EDX))
+        finally:
+            uclib.close(uch)
     return _cpuid_cache[leaf]
