@@ -7,8 +7,7 @@ import resource
 import signal
 import sys
 
-from sandbox.limits import GRACE, UNTRUSTED_DEFAULTS
-from . import exitcodes, vmcmd, zonecmd
+from . import exitcodes
 from .errors import GuiseError
 
 RUN_EPILOG = "exit status:\n  the guest's own status, or 128+N when it died by signal N (as a shell shows it);\n" + \
@@ -17,24 +16,48 @@ RUN_EPILOG = "exit status:\n  the guest's own status, or 128+N when it died by s
     "with that same signal, silently as on Linux; -v prints a one-line reason."
 
 
-def build_parser() -> argparse.ArgumentParser:
+# Each command's line in `guise --help`.  Only the command being run gets its whole
+# parser (with its module): building every one, with argparse's per-string
+# translation lookups, took a tenth of a static program's start-up.
+COMMANDS = {"run": "run a program",
+            "info": "describe an executable and the personality that would run it",
+            "zone": "named, persistent jails with snapshots",
+            "vm": "run a whole guest OS on a virtual PC"}
+
+
+def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="guise", description="Run Linux (and later Windows) programs on an emulated x86 CPU.")
     ap.add_argument("--version", action="version", version=f"guise {__import__('guise').__version__}")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    wanted = next((a for a in argv if not a.startswith("-")), None)
+    for name, text in COMMANDS.items():
+        if wanted in COMMANDS and name != wanted:
+            sub.add_parser(name, help=text)
+        elif name == "run":
+            _add_run_parser(sub)
+        elif name == "info":
+            sub.add_parser("info", help=text).add_argument("prog", metavar="PROG")
+        else:
+            _command_module(name).add_parser(sub)
+    return ap
 
-    run = sub.add_parser("run", help="run a program", epilog=RUN_EPILOG,
+
+def _command_module(name: str):
+    if name == "zone":
+        from . import zonecmd
+        return zonecmd
+    from . import vmcmd
+    return vmcmd
+
+
+def _add_run_parser(sub) -> None:
+    run = sub.add_parser("run", help=COMMANDS["run"], epilog=RUN_EPILOG,
                          formatter_class=argparse.RawDescriptionHelpFormatter,
                          description="Run PROG with ARGS on the emulated CPU, with the host's files and environment.")
     add_report_options(run)
     add_jail_options(run)
     run.add_argument("prog", metavar="PROG", help="the program: a path, or a name looked up on PATH")
     run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="arguments for PROG")
-
-    info = sub.add_parser("info", help="describe an executable and the personality that would run it")
-    info.add_argument("prog", metavar="PROG")
-    zonecmd.add_parser(sub)
-    vmcmd.add_parser(sub)
-    return ap
 
 
 def add_report_options(ap: argparse.ArgumentParser) -> None:
@@ -49,6 +72,7 @@ def add_report_options(ap: argparse.ArgumentParser) -> None:
 
 
 def add_jail_options(ap: argparse.ArgumentParser) -> None:
+    from sandbox.limits import GRACE, UNTRUSTED_DEFAULTS
     j = ap.add_argument_group("jail", "confine the program (any of these makes a jail; see README)")
     j.add_argument("--root", metavar="DIR[:ro|:rw]",
                    help="show host directory DIR as / (':ro' read-only; ':rw' stays writable under --untrusted)")
@@ -276,12 +300,13 @@ def _guarded(fn):
 
 def main(argv=None) -> int:
     global _MSG_FD
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     try:
         _MSG_FD = os.dup(2)
     except OSError:
         _MSG_FD = 2
-    handler = {"run": cmd_run, "info": cmd_info, "zone": zonecmd.run, "vm": vmcmd.run}[args.command]
+    handler = {"run": cmd_run, "info": cmd_info}.get(args.command) or _command_module(args.command).run
     status = _guarded(lambda: handler(args))
     sys.stdout.flush()
     sys.stderr.flush()

@@ -28,7 +28,8 @@ VM_EPILOG = "exit status:\n  0 when the guest powers off through ACPI (S5), or i
 
 
 def add_parser(subparsers) -> None:
-    vm = subparsers.add_parser("vm", help="run a whole guest OS on a virtual PC",
+    from .cli import COMMANDS
+    vm = subparsers.add_parser("vm", help=COMMANDS["vm"],
                                description="Boot a guest kernel on a small virtual PC (hw/).")
     actions = vm.add_subparsers(dest="vm_action", required=True, metavar="ACTION")
     run = actions.add_parser("run", help="boot a kernel; its serial console is this terminal",

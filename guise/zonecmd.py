@@ -20,10 +20,11 @@ STATE_HELP = "where zones are kept (default: $GUISE_ZONES, else ~/.local/share/g
 
 
 def add_parser(subparsers) -> None:
+    from .cli import COMMANDS
     # --state is accepted before or after the action: `guise zone --state D list`, `guise zone list --state D`
     state = argparse.ArgumentParser(add_help=False)
     state.add_argument("--state", metavar="DIR", default=argparse.SUPPRESS, help=STATE_HELP)
-    zone = subparsers.add_parser("zone", parents=[state], help="named, persistent jails with snapshots",
+    zone = subparsers.add_parser("zone", parents=[state], help=COMMANDS["zone"],
                                  description="Named, persistent jails: create one from a directory or a "
                                              "tar archive, run programs in it, snapshot, roll back, mount.")
     actions = zone.add_subparsers(dest="zone_action", required=True, metavar="ACTION")
