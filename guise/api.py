@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import sandbox
 from loader import LoaderError, load_image, script
@@ -10,7 +10,7 @@ from . import exitcodes
 from .errors import GuiseError
 
 
-def find_program(fs, prog: str, search: Optional[str] = None) -> bytes:
+def find_program(fs, prog: str, search: str | None = None) -> bytes:
     """Like execvp: a name without '/' is searched on the guest's PATH inside its view."""
     if "/" in prog:
         return os.fsencode(prog)
@@ -91,7 +91,7 @@ def guest_env(jail=None) -> dict:
     return env
 
 
-def start(argv: Sequence[str], env: Optional[dict] = None, *, fs=None, jail=None, tracer=None,
+def start(argv: Sequence[str], env: dict | None = None, *, fs=None, jail=None, tracer=None,
           count_instructions: bool = False):
     """Build the guest process for ``argv`` without running it.  ``jail`` (from
     ``sandbox.build_jail``) confines it; else ``fs`` or the host's own view."""
@@ -114,6 +114,6 @@ def start(argv: Sequence[str], env: Optional[dict] = None, *, fs=None, jail=None
         raise GuiseError(str(e), e.status) from None
 
 
-def run(argv: Sequence[str], env: Optional[dict] = None, **kw):
+def run(argv: Sequence[str], env: dict | None = None, **kw):
     """Run a program to its end in this process; returns a ProcessResult."""
     return start(argv, env, **kw).run()

@@ -100,11 +100,11 @@ def add_jail_options(ap: argparse.ArgumentParser) -> None:
 
 def jail_config(args):
     """A JailConfig from ``guise run`` options, or None when none asks for a jail."""
-    from sandbox.jail import Bind, JailConfig
     wanted = (args.root, args.overlay, args.bind, args.tmpfs, args.cwd, args.hostname, args.untrusted,
               args.net, args.limit, args.audit, args.audit_summary)
     if not any(wanted) and not args.env:
         return None
+    from sandbox.jail import Bind, JailConfig
     cfg = JailConfig()
     if args.root:
         cfg.set_root(args.root)
@@ -176,10 +176,10 @@ def _plain_env(args):
 def run_program(args, argv: list[str], config, env=None) -> int:
     """Run ``argv`` (jailed by ``config`` unless None) with the reporting options of
     ``guise run`` in ``args``; the exit status for guise.  `guise zone run` uses it too."""
-    from sandbox import SandboxError
-    from sandbox.jail import build_jail
     jail = None
     if config is not None:
+        from sandbox import SandboxError
+        from sandbox.jail import build_jail
         try:
             jail = build_jail(config)
         except SandboxError as e:

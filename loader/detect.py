@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from typing import BinaryIO
+from io import BufferedIOBase
 
 from .errors import LoaderError
 from .image import Image
@@ -20,7 +20,7 @@ def detect_format(head: bytes) -> str:
     return "unknown"
 
 
-def load_image(f: BinaryIO, path: str = "") -> Image:
+def load_image(f: BufferedIOBase, path: str = "") -> Image:
     """Parse the executable in ``f``; raise LoaderError with a one-line reason."""
     try:
         data = f.read(MAX_IMAGE_SIZE + 1)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
 
 
 @dataclasses.dataclass
@@ -33,12 +32,12 @@ class Image:
     segments: list[Segment]
     position_independent: bool  # ET_DYN: may be loaded at any page-aligned bias
     kind: str = "exec"          # 'exec' | 'dyn' | 'rel' | 'core' ...
-    interpreter: Optional[str] = None
+    interpreter: str | None = None
     needed: list[str] = dataclasses.field(default_factory=list)
-    soname: Optional[str] = None
-    tls: Optional[TlsTemplate] = None
+    soname: str | None = None
+    tls: TlsTemplate | None = None
     exec_stack: bool = False
-    phdr_vaddr: Optional[int] = None    # program headers' address in memory, unbiased
+    phdr_vaddr: int | None = None    # program headers' address in memory, unbiased
     phentsize: int = 0
     phnum: int = 0
     abi: str = "linux"          # which personality family the image asks for

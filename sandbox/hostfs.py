@@ -7,7 +7,6 @@ to the host kernel with ``dir_fd``.
 from __future__ import annotations
 
 import os
-from typing import Optional
 
 from .view import FileSystemView
 

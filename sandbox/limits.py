@@ -38,7 +38,6 @@ import signal
 import struct
 import threading
 import time
-from typing import Optional
 
 from .errors import SandboxError
 
@@ -130,7 +129,7 @@ class Limits:
     """The jail's limits and its shared usage counters.  Built before the jail's
     first process starts; every process reaches the same counters after fork."""
 
-    def __init__(self, values: dict[str, float], max_slots: Optional[int] = None):
+    def __init__(self, values: dict[str, float], max_slots: int | None = None):
         self.values = values
         procs = int(values.get("procs", 0))
         self.max_slots = max_slots or max(64, min(procs + 8, 1 << 15)) if procs else max_slots or 4096
@@ -176,7 +175,7 @@ class Limits:
     def total(self, name: str) -> int:
         return self._head()[_TOTAL[name]]
 
-    def limit(self, name: str) -> Optional[float]:
+    def limit(self, name: str) -> float | None:
         return self.values.get(name)
 
     # -- refusals ---------------------------------------------------------------------
@@ -205,7 +204,7 @@ class Limits:
             except OSError:
                 pass
 
-    def ended_by(self, now: Optional[float] = None) -> Optional[str]:
+    def ended_by(self, now: float | None = None) -> str | None:
         """The limit that ends the jail now: an ending one reached, or a refusing one
         hit more than GRACE seconds ago."""
         head = self._head()
@@ -215,12 +214,12 @@ class Limits:
             return _CODES[head[1] - 1]
         return None
 
-    def first_refusal(self) -> Optional[str]:
+    def first_refusal(self) -> str | None:
         code = self._head()[1]
         return _CODES[code - 1] if code else None
 
     # -- per-process usage -------------------------------------------------------------
-    def _change(self, field: int, name: str, value: Optional[int] = None, delta: int = 0) -> None:
+    def _change(self, field: int, name: str, value: int | None = None, delta: int = 0) -> None:
         """Set this process's ``name`` usage to ``value`` (or move it by ``delta``);
         refuse growth past the limit."""
         limit = self.values.get(name)
@@ -299,14 +298,14 @@ class Limits:
         finally:
             self._unlock()
 
-    def _over(self, **grow) -> Optional[str]:
+    def _over(self, **grow) -> str | None:
         for name, d in grow.items():
             limit = self.values.get(name)
             if limit is not None and d > 0 and self.total(name) + d > limit:
                 return name
         return None
 
-    def _free_slot(self) -> Optional[int]:
+    def _free_slot(self) -> int | None:
         for i in range(self.max_slots):
             if _SLOT.unpack_from(self._mem, self._slot_off(i))[0] == 0:
                 return i
@@ -327,7 +326,7 @@ class Limits:
                 self._release(i)
 
     # -- bytes written -------------------------------------------------------------------
-    def allowance(self, name: str) -> Optional[int]:
+    def allowance(self, name: str) -> int | None:
         """How many more bytes of ``name`` (disk, output) may be written; None: no limit."""
         limit = self.values.get(name)
         if limit is None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from typing import Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 PAGE_SIZE = 0x1000
 PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC = 0, 1, 2, 4
@@ -87,7 +87,7 @@ class Cpu(abc.ABC):
     # traps -----------------------------------------------------------------
     @abc.abstractmethod
     def add_trap(self, kind: str, arg_regs: Sequence[str], result_reg: str,
-                 handler: Callable[..., Optional[int]]) -> None:
+                 handler: Callable[..., int | None]) -> None:
         """Call ``handler(*values of arg_regs)`` at each trap of ``kind``.
 
         kind: 'syscall' (the x86-64 SYSCALL instruction) or 'int80'
@@ -101,7 +101,7 @@ class Cpu(abc.ABC):
         """Inside a trap handler: the address the guest continues at afterwards."""
 
     @abc.abstractmethod
-    def run(self, pc: int, count: int = 0) -> Optional[StopReason]:
+    def run(self, pc: int, count: int = 0) -> StopReason | None:
         """Run from ``pc`` until ``stop()`` or, if ``count``, that many instructions;
         returns None then, or why the CPU stopped."""
 

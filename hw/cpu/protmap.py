@@ -11,7 +11,6 @@ code pages keep the careful path that self-modifying code needs.
 from __future__ import annotations
 
 import bisect
-from typing import Optional
 
 
 class ProtMap:
@@ -22,14 +21,14 @@ class ProtMap:
         self.ends: list[int] = []
         self.perms: list[int] = []
 
-    def lookup(self, addr: int) -> Optional[int]:
+    def lookup(self, addr: int) -> int | None:
         """The permission value covering ``addr``, or None where nothing is mapped."""
         i = bisect.bisect_right(self.starts, addr) - 1
         if i >= 0 and addr < self.ends[i]:
             return self.perms[i]
         return None
 
-    def set(self, start: int, end: int, perms: Optional[int]) -> None:
+    def set(self, start: int, end: int, perms: int | None) -> None:
         """Give [start, end) the value ``perms``; None removes the range."""
         if start >= end:
             return

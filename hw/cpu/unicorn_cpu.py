@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import weakref
-from typing import Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 from . import uclib
 from .base import (Cpu, CpuError, MemoryFault, StopReason, PROT_READ, PROT_WRITE,
@@ -91,10 +91,10 @@ class UnicornCpu(Cpu):
         self._uch = uclib.open_engine(mode)
         weakref.finalize(self, uclib.close, self._uch)
         self._callbacks: list = []          # keep ctypes callbacks alive
-        self._pending: Optional[BaseException] = None
-        self._stop: Optional[StopReason] = None
+        self._pending: BaseException | None = None
+        self._stop: StopReason | None = None
         self._int80 = None
-        self._fault_info: Optional[tuple] = None
+        self._fault_info: tuple | None = None
         self.insn_count = 0
         self.in_trap = False
         self._resume_adjust = 0
@@ -103,7 +103,7 @@ class UnicornCpu(Cpu):
         self._prot = ProtMap()
         _lib.uc_ctl(self._uch, _CTL_TLB_TYPE, ctypes.c_int(unicorn.UC_TLB_VIRTUAL))
         self._add_hook(unicorn.UC_HOOK_TLB_FILL, _HOOK_TLB_FILL(self._on_tlb_fill))
-        self._switch: Optional[StopSwitch] = None        # see make_preemptible
+        self._switch: StopSwitch | None = None        # see make_preemptible
         self._code_ranges: list = []                  # see _mark_code
         self._code_hooks: list = []
         if arch == "i386":
@@ -164,7 +164,7 @@ class UnicornCpu(Cpu):
         return True
 
     def add_trap(self, kind: str, arg_regs: Sequence[str], result_reg: str,
-                 handler: Callable[..., Optional[int]]) -> None:
+                 handler: Callable[..., int | None]) -> None:
         n = len(arg_regs)
         ids = (ctypes.c_int * n)(*[_REGS[r] for r in arg_regs])
         vals = (ctypes.c_uint64 * n)()
@@ -343,7 +343,7 @@ class UnicornCpu(Cpu):
         self.load_segment("ss", 0x30)
 
     # -- running -----------------------------------------------------------
-    def run(self, pc: int, count: int = 0) -> Optional[StopReason]:
+    def run(self, pc: int, count: int = 0) -> StopReason | None:
         self._stop = None
         self._pending = None
         if self._switch is not None:
@@ -368,7 +368,7 @@ class UnicornCpu(Cpu):
             return self._stop or StopReason("interrupt", pc=cur, detail="unhandled CPU exception")
         return StopReason("internal", pc=cur, detail=uclib.strerror(err))
 
-    def _locate_fault(self, pc: int) -> Optional[tuple[str, int]]:
+    def _locate_fault(self, pc: int) -> tuple[str, int] | None:
         """(access, address) of the memory fault at ``pc``, or None if it did not recur.
 
         Unicorn names the faulting address only to a memory-fault hook, and any such

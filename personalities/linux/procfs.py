@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-import shutil
-import tempfile
 
 
 # /dev's links into /proc/self (as udev and systemd make them): a guest's fd 63 is
@@ -99,6 +97,8 @@ def _fd_dir(p) -> int:
     Linux lists fds in ascending order; a tmpfs lists entries newest first (or, on
     some kernels, oldest first), so the links are made in the order that reads back
     ascending where the host allows it."""
+    import shutil           # here: few guests list their fds, and every start-up would pay for these
+    import tempfile
     shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
     links = [(str(fd).encode(), p.fs_path_of_fd(host) or b"?") for fd, host in p.fds.items()]
     # the descriptor about to be returned lists itself too, as on Linux

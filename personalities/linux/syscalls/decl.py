@@ -12,7 +12,7 @@ Argument type names (see trace.py for how each prints):
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
 
 LEVELS = ("full", "partial")
 
