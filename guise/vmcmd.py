@@ -40,8 +40,9 @@ def add_parser(subparsers) -> None:
     run.add_argument("--append", default="", metavar="CMDLINE", help="the kernel command line")
     run.add_argument("--initrd", metavar="FILE", help="an initial RAM disk (with --kernel)")
     run.add_argument("--disk", action="append", default=[], metavar="FILE[:ro|:cow]",
-                     help="a raw disk image as a virtio block device (with --kernel; repeatable): "
-                          ":ro read-only for the guest, :cow writes kept in memory, the file never changes")
+                     help="a raw disk image as a virtio block device (repeatable): :ro read-only for the "
+                          "guest, :cow writes kept in memory, the file never changes.  A Linux guest finds it "
+                          "in the ACPI tables; a multiboot kernel at 0xd0000000 (one page per virtio device)")
     run.add_argument("--mem", metavar="SIZE", help="guest RAM (default 64M; 256M with --kernel)")
     run.add_argument("--backend", default="auto", choices=("auto", "unicorn", "kvm"),
                      help="CPU back end (auto: the faster here, by the cached calibration of guise vm info)")
@@ -102,8 +103,6 @@ def cmd_run(args) -> int:
         backend = calibrate.fastest(calibrate.cached() or calibrate.calibrate(seconds=0.05))
     if args.initrd and not args.kernel:
         raise GuiseError("--initrd needs --kernel", exitcodes.USAGE)
-    if args.disk and not args.kernel:
-        raise GuiseError("--disk needs --kernel", exitcodes.USAGE)
     mem = _size(args.mem or ("256M" if args.kernel else "64M"))
     out = sys.stdout.buffer
 
@@ -129,6 +128,7 @@ def cmd_run(args) -> int:
     else:
         image = _read(args.multiboot, "kernel", 64 << 20)
         machine = _machine(mem, console, False, backend)
+        _add_disks(machine, args.disk)
         try:
             loaded = multiboot(image, machine, mem, args.append)
         except BootError as e:
@@ -155,7 +155,7 @@ def cmd_run(args) -> int:
         if len(machine.bus.unclaimed) > len(busiest):
             unclaimed += f" and {len(machine.bus.unclaimed) - len(busiest)} more"
         sys.stderr.write(f"guise vm: {took:.3f} s, backend {backend}, {mem >> 20} MiB; {counts}; "
-                         f"ports nobody answered: {unclaimed}\n"
+                         f"ports and MMIO nobody answered: {unclaimed}\n"
                          f"guise vm: {machine.cpu.stats()}\n")
     return end.code if end.reason == "poweroff" else ENDINGS[end.reason]
 

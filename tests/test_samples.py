@@ -27,8 +27,8 @@ ARGS = {
 
 # run by tests/test_hostile.py instead (with RLIMIT_NPROC, modes, time limits)
 HOSTILE = {"forkbomb", "sigflood", "badframe", "badptrs"}
-# not Linux programs: booted by tests/test_vm.py on the virtual PC
-MACHINE = {"mbkernel.elf"}
+# not Linux programs: booted by tests/test_vm*.py on the virtual PC
+MACHINE = {"mbkernel.elf", "mbvirtio.elf"}
 # not Linux programs: Windows PE samples (and their DLLs) run by tests/test_windows*.py (against wine64)
 WINDOWS_SUFFIX = (".exe", ".dll")
 

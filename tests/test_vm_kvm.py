@@ -53,10 +53,14 @@ def boot(backend, append, *extra):
     return vm("run", "--multiboot", KERNEL, "--append", append, "--backend", backend, *extra)
 
 
-def test_multiboot_kernel_on_kvm_matches_unicorn():
+def _say_software() -> None:
     if KIND.kind == "software":
-        warnings.warn(f"KVM here is {KIND.detail}: make test boots only the multiboot kernel on it; "
+        warnings.warn(f"KVM here is {KIND.detail}: make test boots only the multiboot kernels on it; "
                       "the Debian kernel's boot on KVM runs in `make soak`")
+
+
+def test_multiboot_kernel_on_kvm_matches_unicorn():
+    _say_software()
     kvm, uc = boot("kvm", "7"), boot("unicorn", "7")
     assert kvm.stdout.decode().splitlines()[-2:] == ["timer ticks: 10", "powering off"], kvm.stderr
     assert (kvm.stdout, kvm.returncode, kvm.stderr) == (uc.stdout, uc.returncode, uc.stderr)
@@ -100,10 +104,33 @@ def test_a_guest_that_writes_every_io_port_ends_the_same_on_both(tmp_path):
     assert kvm.stdout == uc.stdout and kvm.stderr == uc.stderr
 
 
-def test_mmio_outside_every_device_is_a_fault(tmp_path):
-    p = vm("run", "--multiboot", _tiny_kernel(tmp_path, "movl $0x12345678, 0xd0000010\nhlt\n"), "--backend", "kvm")
+def test_mmio_outside_ram_and_the_device_window_is_a_fault(tmp_path):
+    p = vm("run", "--multiboot", _tiny_kernel(tmp_path, "movl $0x12345678, 0xe0000010\nhlt\n"), "--backend", "kvm")
     assert p.returncode == 102, p.stderr
-    assert p.stderr.startswith(b"guise vm: stopped by a CPU fault: MMIO write of 4 bytes at 0xd0000010")
+    assert p.stderr.startswith(b"guise vm: stopped by a CPU fault: MMIO write of 4 bytes at 0xe0000010")
+
+
+def test_mmio_in_the_device_window_reaches_the_bus_as_on_unicorn(tmp_path):
+    """No device there: the write is ignored and the read is all ones, whose low
+    byte the kernel powers off with."""
+    kernel = _tiny_kernel(tmp_path, "movl $0x12345678, 0xd0000010\nmov 0xd0000000, %eax\nout %al, $0xf4\nhlt\n")
+    kvm, uc = (vm("run", "--multiboot", kernel, "--backend", b, "--stats") for b in ("kvm", "unicorn"))
+    assert kvm.returncode == uc.returncode == 255, (kvm.stderr, uc.stderr)
+    for p in (kvm, uc):
+        err = p.stderr.decode()
+        assert "0xd0000000 ×1" in err and "0xd0000010 ×1" in err, err
+
+
+def test_virtio_blk_on_kvm_matches_unicorn(tmp_path):
+    """samples/src/vm/mbvirtio.c reads sector 0 of a --disk through virtio-mmio:
+    KVM's MMIO exits reach the same bus and device as unicorn's MMIO hooks."""
+    from test_vm_virtio import MBVIRTIO, sector_zero_image
+    _say_software()
+    image = sector_zero_image(tmp_path / "d.img")
+    kvm, uc = (vm("run", "--multiboot", MBVIRTIO, "--disk", f"{image}:ro", "--backend", b) for b in ("kvm", "unicorn"))
+    assert b"sector 0: GUISE SECTOR ZERO: read through virtio-blk\n" in kvm.stdout, kvm.stderr
+    assert (kvm.stdout, kvm.returncode, kvm.stderr) == (uc.stdout, uc.returncode, uc.stderr)
+    assert kvm.returncode == 0
 
 
 def test_a_device_that_is_not_kvm_is_refused_with_the_step():

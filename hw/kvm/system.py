@@ -15,8 +15,10 @@ Slices: KVM_RUN runs until the guest needs the VMM; a periodic SIGALRM
 (``setitimer``) makes it return with EINTR at the end of a slice, so the
 machine's clock and timer still get their turn.  That needs the main thread.
 
-Exits and what they become: port I/O and MMIO go to the bus (nothing claims
-MMIO yet: it ends the run as a fault, as unicorn's unmapped access does);
+Exits and what they become: port I/O, and MMIO in the bus's window
+(``hw/bus.py``: the virtio-mmio devices), go to the bus, as unicorn's hooks
+send them; MMIO elsewhere outside RAM ends the run as a fault, as unicorn's
+unmapped access does;
 HLT ends the slice; SHUTDOWN is a triple fault; an internal error (the
 hypervisor could not emulate an instruction) or a failed entry ends the run
 with reason "hypervisor" and a line that names the instruction's address.
@@ -29,6 +31,7 @@ import threading
 import time
 from typing import Optional
 
+from hw.bus import MMIO_WINDOW
 from hw.cpu.system import Exit, SystemCpu, triple_fault
 from hw.cpuid import APIC, TSC_DEADLINE, X2APIC
 from . import abi
@@ -90,6 +93,7 @@ class KvmSystem(SystemCpu):
         self.vcpu.set_cpuid(guest_cpuid(self.kvm, kind.kind == "software"))
         self.kernel_args = SOFTWARE_KERNEL_ARGS if kind.kind == "software" else ""
         self.run_state = self.vcpu.run
+        self.mmio_lo, self.mmio_hi = MMIO_WINDOW[0], MMIO_WINDOW[0] + MMIO_WINDOW[1]
         self._halted = False
         self.counts = collections.Counter()
         self.injected = 0
@@ -183,10 +187,11 @@ class KvmSystem(SystemCpu):
             elif reason == abi.EXIT_HLT:
                 self._halted = True
             elif reason == abi.EXIT_MMIO:
-                m = run.exit.mmio
-                self._count(kind, t0, t1)
-                return Exit("fault", detail=f"MMIO {'write' if m.is_write else 'read'} of {m.len} bytes at "
-                            f"{m.phys_addr:#x}, outside RAM and every device (at {self.pc():#x})")
+                if not self._mmio(run.exit.mmio):
+                    m = run.exit.mmio
+                    self._count(kind, t0, t1)
+                    return Exit("fault", detail=f"MMIO {'write' if m.is_write else 'read'} of {m.len} bytes at "
+                                f"{m.phys_addr:#x}, outside RAM and the device window (at {self.pc():#x})")
             elif reason == abi.EXIT_SHUTDOWN:
                 self._count(kind, t0, t1)
                 return triple_fault(f"KVM shutdown at {self.pc():#x}")
@@ -199,7 +204,7 @@ class KvmSystem(SystemCpu):
                 return Exit("hypervisor", detail=f"unexpected KVM exit {kind} at {self.pc():#x}")
             t2 = clock()
             self._count(kind, t0, t1, t2)
-            if reason != abi.EXIT_IO or self.stopping() or t2 >= deadline:
+            if reason not in (abi.EXIT_IO, abi.EXIT_MMIO) or self.stopping() or t2 >= deadline:
                 return None
 
     def stats(self) -> str:
@@ -227,6 +232,19 @@ class KvmSystem(SystemCpu):
         else:
             for i in range(at, at + io.count * size, size):
                 area[i:i + size] = self.bus.read(port, size).to_bytes(size, "little")
+
+    def _mmio(self, m) -> bool:
+        """An access outside RAM: in the bus's MMIO window it goes to the bus (the
+        value of a read goes back through kvm_run, which KVM_RUN hands to the
+        instruction); False if it is outside the window too."""
+        addr, size = m.phys_addr, m.len
+        if not self.mmio_lo <= addr < self.mmio_hi or size > 8:
+            return False
+        if m.is_write:
+            self.bus.mmio_write(addr, size, int.from_bytes(bytes(m.data[:size]), "little"))
+        else:
+            m.data[:size] = self.bus.mmio_read(addr, size).to_bytes(size, "little")
+        return True
 
     def _failure(self, reason: int) -> str:
         run = self.run_state
