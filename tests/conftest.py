@@ -38,6 +38,12 @@ def _env(extra=None):
     return env
 
 
+def stdin_of(stdin) -> dict:
+    """subprocess.run's keyword for ``stdin``: bytes go through a pipe, an open file is
+    the program's stdin itself (a program may seek in it, as cmd.exe does)."""
+    return {"stdin": stdin} if hasattr(stdin, "fileno") else {"input": stdin}
+
+
 def run_native(argv, cwd=None, env=None, stdin=b"", timeout=TIMEOUT) -> Run:
     p = subprocess.run([str(a) for a in argv], cwd=cwd, env=_env(env), input=stdin,
                        capture_output=True, timeout=timeout)
@@ -60,7 +66,7 @@ def run_guise(argv, cwd=None, env=None, stdin=b"", timeout=TIMEOUT, options=()) 
     genv = _env(env)
     if _needs_pythonpath():
         genv["PYTHONPATH"] = str(ROOT)
-    p = subprocess.run(cmd, cwd=cwd, env=genv, input=stdin, capture_output=True, timeout=timeout)
+    p = subprocess.run(cmd, cwd=cwd, env=genv, **stdin_of(stdin), capture_output=True, timeout=timeout)
     return Run(p.returncode, p.stdout, p.stderr)
 
 

@@ -17,7 +17,7 @@ import sys
 
 import pytest
 
-from conftest import CACHE, ROOT, SAMPLES, run_guise
+from conftest import CACHE, ROOT, SAMPLES, run_guise, stdin_of
 
 WINE_CANDIDATES = ("wine64", "/usr/lib/wine/wine64")
 NOT_IMPLEMENTED = 122
@@ -74,7 +74,7 @@ def wine(tmp_path_factory):
 
     def run(argv, cwd, extra_env=None, stdin=b""):
         p = subprocess.run([exe, *map(str, argv)], cwd=cwd, env={**env, **(extra_env or {})},
-                           input=stdin, capture_output=True, timeout=120)
+                           **stdin_of(stdin), capture_output=True, timeout=120)
         run.stderr = p.stderr
         return p.returncode, p.stdout
     return run

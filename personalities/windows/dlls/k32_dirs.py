@@ -3,7 +3,9 @@
 The directory is listed once through the sandbox's view when the search starts
 (as a snapshot, like Windows' buffered directory reads), then matched with the
 Windows wildcard rules: case-insensitive, ``*`` and ``?``, and ``*.*`` matching
-names without a dot too.  "." and ".." come first for any directory but a root."""
+names without a dot too.  "." and ".." come first for any directory but a root.
+A pattern that ends in "." or ".." names that directory itself (cmd's ``cd ..``
+looks the parent up that way to learn its real name)."""
 from __future__ import annotations
 
 import fnmatch
@@ -11,7 +13,7 @@ import os
 import stat
 
 from .. import strings, winerror as W
-from .k32_files import FILE_ATTRIBUTE_ARCHIVE, FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_READONLY, fail
+from .k32_files import FILE_ATTRIBUTE_ARCHIVE, FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_READONLY, fail, full_path
 from .k32_process import EPOCH_DELTA
 
 INVALID = -1
@@ -34,6 +36,9 @@ def _match(name: str, pattern: str) -> bool:
 
 def _start(p, pattern: str, buf: int, wide: bool):
     norm = pattern.replace("/", "\\")
+    if norm.rpartition("\\")[2] in (".", ".."):
+        # Windows folds the path first: ".." finds the parent under its own name
+        norm = full_path(p, norm)
     directory, _, spec = norm.rpartition("\\")
     if not spec:
         return fail(p, W.ERROR_FILE_NOT_FOUND, INVALID)

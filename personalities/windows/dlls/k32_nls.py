@@ -8,6 +8,20 @@ from .. import strings, winerror as W
 from .k32_files import fail
 
 CP_ACP, CP_OEMCP, CP_MACCP, CP_THREAD_ACP, CP_UTF7, CP_UTF8 = 0, 1, 2, 3, 65000, 65001
+ACP, OEMCP = 1252, 437
+# the double-byte code pages and their lead-byte ranges (what GetCPInfo reports in LeadByte)
+LEAD_BYTES = {932: ((0x81, 0x9F), (0xE0, 0xFC)), 936: ((0x81, 0xFE),), 949: ((0x81, 0xFE),),
+              950: ((0x81, 0xFE),), 1361: ((0x84, 0xD3), (0xD8, 0xDE), (0xE0, 0xF9))}
+
+
+def actual(cp: int) -> int:
+    """The code page a pseudo code page (CP_ACP, CP_OEMCP, CP_THREAD_ACP) stands for."""
+    return {CP_ACP: ACP, CP_THREAD_ACP: ACP, CP_OEMCP: OEMCP}.get(cp, cp)
+
+
+def is_lead_byte(cp: int, byte: int) -> bool:
+    """True if ``byte`` starts a two-byte character in code page ``cp``."""
+    return any(lo <= byte <= hi for lo, hi in LEAD_BYTES.get(actual(cp), ()))
 
 
 def codec(cp: int) -> str | None:

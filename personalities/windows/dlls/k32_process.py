@@ -181,11 +181,12 @@ def GetOEMCP(p):
 
 
 def IsDBCSLeadByteEx(p, codepage, byte):
-    return 0
+    from .k32_nls import is_lead_byte
+    return int(is_lead_byte(codepage, byte & 0xFF))
 
 
 def IsDBCSLeadByte(p, byte):
-    return 0
+    return IsDBCSLeadByteEx(p, 0, byte)
 
 
 def IsProcessorFeaturePresent(p, feature):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..spec import Dll, PARTIAL, cdecl, fn
-from . import user32_strings as S
+from . import user32_chars as CH, user32_strings as S
 
 ROWS = [
     fn("LoadStringW", S.LoadStringW, "handle uint ptr int", "int"),
@@ -12,6 +12,10 @@ ROWS = [
        note="Unicode categories, not the locale's"),
     cdecl("wsprintfW", S.wsprintfW, "ptr wstr ...", "int"),
     cdecl("wsprintfA", S.wsprintfA, "ptr str ...", "int"),
+    fn("CharNextA", CH.CharNextA, "ptr", "ptr"),
+    fn("CharNextExA", CH.CharNextExA, "word ptr uint", "ptr"),
+    fn("CharPrevA", CH.CharPrevA, "ptr ptr", "ptr"),
+    fn("CharPrevExA", CH.CharPrevExA, "word ptr ptr uint", "ptr"),
     fn("CharUpperBuffW", S.CharUpperBuffW, "ptr uint", "uint", level=PARTIAL, note="simple case mapping"),
 ]
 
