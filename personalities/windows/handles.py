@@ -13,12 +13,14 @@ STD_INPUT, STD_OUTPUT, STD_ERROR = -10, -11, -12
 class FileObject:
     """An open file or device: a host descriptor plus what Windows remembers about it."""
 
-    def __init__(self, fd: int, name: str, access: int = 0, append: bool = False, owned: bool = True):
+    def __init__(self, fd: int, name: str, access: int = 0, append: bool = False, owned: bool = True,
+                 pipe_end: bool = False):
         self.fd = fd
         self.name = name
         self.access = access
         self.append = append
         self.owned = owned            # std handles share guise's own 0/1/2: never closed for real
+        self.pipe_end = pipe_end      # CreatePipe's: reading at the end is ERROR_BROKEN_PIPE
         try:
             self.console = os.isatty(fd)
         except OSError:

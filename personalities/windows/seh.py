@@ -123,6 +123,28 @@ def read_context(t, addr: int) -> dict:
     return ctx
 
 
+# ContextFlags groups (the architecture bit aside): which registers each brings
+CONTEXT_CONTROL, CONTEXT_INTEGER, CONTEXT_FLOATING_POINT, CONTEXT_EXTENDED_REGISTERS = 0x1, 0x2, 0x8, 0x20
+_GROUPS = {64: {CONTEXT_CONTROL: ("rip", "rsp", "eflags"),
+                CONTEXT_INTEGER: tuple(r for r in X64_GPR if r not in ("rip", "rsp")),
+                CONTEXT_FLOATING_POINT: ("mxcsr",) + tuple(f"xmm{i}" for i in range(16))},
+           32: {CONTEXT_CONTROL: ("ebp", "eip", "esp", "eflags"),
+                CONTEXT_INTEGER: ("edi", "esi", "ebx", "edx", "ecx", "eax"),
+                CONTEXT_EXTENDED_REGISTERS: ("mxcsr",) + tuple(f"xmm{i}" for i in range(8))}}
+
+
+def merge_context(t, regs: dict, addr: int) -> dict:
+    """``regs`` with the register groups that the CONTEXT at ``addr`` selects in its
+    ContextFlags replaced by its values (SetThreadContext)."""
+    flags = t.mem.u32(addr + layout(t)["flags"])
+    new = read_context(t, addr)
+    out = dict(regs)
+    for bit, names in _GROUPS[t.bits].items():
+        if flags & bit:
+            out.update((r, new[r]) for r in names)
+    return out
+
+
 def load(t, ctx: dict) -> int:
     """Put ``ctx`` into the CPU; the pc to run from.  API frames (generator
     implementations waiting on guest calls) below the new stack pointer are gone."""

@@ -12,6 +12,8 @@ waiter took the condition before it let go of the BEL, so no wake-up is lost.
 """
 from __future__ import annotations
 
+import os
+import select
 import threading
 import time
 import weakref
@@ -39,14 +41,19 @@ class Kernel:
         self.tls_used: set[int] = set()
         self.vectored: dict[int, int] = {}      # AddVectoredExceptionHandler: key -> handler, in call order
         self.veh_next = 0
+        self.ending: tuple[int, int] | None = None   # a pipe written once when the process ends
+
+    def end(self) -> None:
+        """The process ends: host reads blocked in read_host give up."""
+        if self.ending is not None:
+            os.write(self.ending[1], b"x")
 
 
 def deadline(ms: int) -> float | None:
     return None if ms == INFINITE else time.monotonic() + ms / 1000
 
 
-def block(t, until: float | None) -> None:
-    """Sleep until some other thread changes synchronisation state, or ``until``."""
+def _sleep(t, until: float | None) -> None:
     group, cond = t.group, t.kernel.cond
     with cond:
         group.bel.release()
@@ -54,6 +61,49 @@ def block(t, until: float | None) -> None:
     group.bel.acquire(t)
     if group.result is not None:
         raise ProcessEnding()
+
+
+def block(t, until: float | None) -> None:
+    """Sleep until some other thread changes synchronisation state, or ``until``."""
+    _sleep(t, until)
+    settle(t)
+
+
+def settle(t) -> None:
+    """Call after taking the BEL back, before guest code runs: a thread suspended
+    meanwhile (SuspendThread) waits here until its suspend count is 0 again, and a
+    context SetThreadContext gave it is where it then goes on (seh.Resume)."""
+    th = t.thread
+    while th.suspend:
+        _sleep(t, None)
+    if th.new_context is not None:
+        from .seh import Resume
+        ctx, th.new_context = th.new_context, None
+        raise Resume(ctx)
+
+
+def read_host(t, fd: int, n: int) -> bytes:
+    """os.read of a host descriptor that may block (a pipe, the terminal): other guest
+    threads run meanwhile, and the read is abandoned (ProcessEnding) when another
+    thread ends the process, which a thread blocked in read(2) would never see."""
+    group = t.group
+    if not group.multi:              # nobody else could run, or end the process
+        return os.read(fd, n)
+    k = t.kernel
+    if k.ending is None:
+        k.ending = os.pipe()
+        if group.result is not None:
+            k.end()
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    poller.register(k.ending[0], select.POLLIN)
+    with group.unlocked(t, interruptible=False):
+        ready = [f for f, _ in poller.poll()]
+        data = os.read(fd, n) if fd in ready and k.ending[0] not in ready else None
+    if data is None or group.result is not None:
+        raise ProcessEnding()
+    settle(t)
+    return data
 
 
 def wake(t) -> None:
@@ -133,6 +183,7 @@ class ThreadObject(Waitable):
         self.code = STILL_ACTIVE
         self.done = False
         self.suspend = 1 if suspended else 0
+        self.new_context: dict | None = None   # SetThreadContext's, taken when it runs again
         self.resumed = threading.Event()       # the host thread starts guest code once set
         if not suspended:
             self.resumed.set()

@@ -122,6 +122,9 @@ def loop(t, pc: int):
         if group.result is not None:
             raise ProcessEnding()
         try:
+            if t.thread.suspend or t.thread.new_context is not None:
+                t.cpu.set_reg(t.cpu.pc_reg, pc)        # where GetThreadContext finds it
+                sync.settle(t)
             stop = t.cpu.run(pc, group.slice_limit(t))
         except ThreadExit as e:
             t.exit_code = e.code
@@ -197,6 +200,7 @@ def end_process(t, res) -> None:
     for other in list(group.threads.values()):
         other.thread.resumed.set()          # a suspended thread starts only to see the end
     sync.wake(t)
+    t.kernel.end()
     group.done.set()
 
 

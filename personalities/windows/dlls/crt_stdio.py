@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno as E
 import os
 
-from .. import printf, strings
+from .. import printf, strings, sync
 from ..handles import FileObject
 from ..spec import VarArgs
 
@@ -148,7 +148,7 @@ def _fill(p, s: Stream) -> bool:
     if s.fd == 0:
         flush(p, _stream(p, std_stream(p, 1)))    # a prompt shows before the program waits
     try:
-        data = os.read(f.fd, BUFSIZ)
+        data = sync.read_host(p, f.fd, BUFSIZ)
     except OSError:
         s.error = True
         return False

@@ -3,8 +3,8 @@ console (a terminal here) and when they are redirected, where console-only calls
 fail with ERROR_INVALID_HANDLE as on Windows."""
 from __future__ import annotations
 
-from .. import strings, winerror as W
-from .k32_files import _file, fail, write_all
+from .. import strings, sync, winerror as W
+from .k32_files import _file, fail, os_fail, write_all
 
 
 def GetConsoleMode(p, h, pmode):
@@ -71,11 +71,13 @@ def SetConsoleTitle(p, title):
 def _read_console(p, h, buf, n, pread, wide):
     """A line from the terminal; a redirected handle is not a console (programs such as
     cmd.exe then fall back to ReadFile)."""
-    import os
     f = _file(p, h)
     if f is None or not f.console:
         return fail(p, W.ERROR_INVALID_HANDLE)
-    data = os.read(f.fd, 4096)
+    try:
+        data = sync.read_host(p, f.fd, 4096)
+    except OSError as e:
+        return os_fail(p, e)
     text = data.decode("utf-8", "replace").replace("\r\n", "\n").replace("\n", "\r\n")[:n]
     p.mem.write(buf, strings.encode(text, wide))
     if pread:

@@ -9,7 +9,7 @@ import errno
 import os
 
 from personalities.guestmem import GuestFault
-from .. import strings, winerror as W
+from .. import strings, sync, winerror as W
 from ..handles import FileObject, STD_ERROR, STD_INPUT, STD_OUTPUT
 
 GENERIC_READ, GENERIC_WRITE, GENERIC_ALL = 0x80000000, 0x40000000, 0x10000000
@@ -99,13 +99,17 @@ def _file(p, h):
 
 
 def ReadFile(p, h, buf, n, pread, overlapped):
+    if pread:
+        p.mem.put_u32(pread, 0)          # zeroed before anything, as documented
     f = _file(p, h)
     if f is None:
         return fail(p, W.ERROR_INVALID_HANDLE)
     try:
-        data = os.read(f.fd, n)
+        data = sync.read_host(p, f.fd, n)
     except OSError as e:
         return os_fail(p, e)
+    if not data and n and f.pipe_end:        # every write handle of the pipe is closed
+        return fail(p, W.ERROR_BROKEN_PIPE)
     try:
         p.mem.write(buf, data)
     except GuestFault:               # the kernel probes the buffer: an error, not an exception
@@ -115,7 +119,17 @@ def ReadFile(p, h, buf, n, pread, overlapped):
     return 1
 
 
+def CreatePipe(p, pread, pwrite, security, size):
+    """An anonymous pipe: a host pipe, its ends as two file handles."""
+    r, w = os.pipe()
+    p.mem.put_ptr(pread, p.handles.add(FileObject(r, "pipe", GENERIC_READ, pipe_end=True)))
+    p.mem.put_ptr(pwrite, p.handles.add(FileObject(w, "pipe", GENERIC_WRITE, pipe_end=True)))
+    return 1
+
+
 def WriteFile(p, h, buf, n, pwritten, overlapped):
+    if pwritten:
+        p.mem.put_u32(pwritten, 0)
     f = _file(p, h)
     if f is None:
         return fail(p, W.ERROR_INVALID_HANDLE)

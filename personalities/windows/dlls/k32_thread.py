@@ -7,9 +7,7 @@ callbacks run in the guest when a thread ends and at FlsFree.
 """
 from __future__ import annotations
 
-import time
-
-from .. import sync, threads, winerror as W
+from .. import seh, sync, threads, winerror as W
 from ..spec import PARTIAL, cdecl, fn
 from ..sync import ThreadObject
 from ..teb import TLS_SLOTS
@@ -73,26 +71,92 @@ def GetThreadId(p, h):
     return th.tid
 
 
-def ResumeThread(p, h):
+MAXIMUM_SUSPEND_COUNT = 127
+
+
+def _suspendable(p, h):
+    """The ThreadObject for Suspend/ResumeThread, or the error they fail with."""
     th = thread_of(p, h)
     if th is None:
-        return fail(p, W.ERROR_INVALID_HANDLE, 0xFFFFFFFF)
+        return None, W.ERROR_INVALID_HANDLE
+    if th.done:
+        return None, W.ERROR_ACCESS_DENIED
+    return th, 0
+
+
+def SuspendThread(p, h):
+    """The previous suspend count.  The caller holds the BEL, so the target is not
+    running guest code now; it parks (sync.settle) before it runs any again."""
+    th, err = _suspendable(p, h)
+    if th is None:
+        return fail(p, err, 0xFFFFFFFF)
+    if th.suspend >= MAXIMUM_SUSPEND_COUNT:
+        return fail(p, W.ERROR_SIGNAL_REFUSED, 0xFFFFFFFF)
+    was = th.suspend
+    th.suspend += 1
+    if th is p.thread:
+        sync.settle(p)
+    return was
+
+
+def ResumeThread(p, h):
+    th, err = _suspendable(p, h)
+    if th is None:
+        return fail(p, err, 0xFFFFFFFF)
     was = th.suspend
     if th.suspend:
         th.suspend -= 1
         if th.suspend == 0:
-            th.resumed.set()
+            th.resumed.set()            # a thread created suspended starts
+            sync.wake(p)                # one suspended later goes on
     return was
+
+
+def _context_of(p, th) -> dict | None:
+    """The registers of the thread behind ``th`` as its CONTEXT shows them: where it
+    will go on (inside an API call: the API stub it called)."""
+    if th is p.thread:
+        return seh.capture_caller(p, 8 if p.bits == 32 else 0)
+    t = p.group.threads.get(th.tid)
+    if t is None:
+        return None
+    return th.new_context or seh.capture(t)
+
+
+def GetThreadContext(p, h, ctx):
+    th = thread_of(p, h)
+    regs = _context_of(p, th) if th is not None else None
+    if regs is None:
+        return fail(p, W.ERROR_INVALID_HANDLE)
+    flags = p.mem.u32(ctx + seh.layout(p)["flags"])
+    seh.write_context(p, ctx, regs)
+    p.mem.put_u32(ctx + seh.layout(p)["flags"], flags)
+    return 1
+
+
+def SetThreadContext(p, h, ctx):
+    """Another thread's new registers take effect when it next runs (it should be
+    suspended, as Windows asks); the calling thread's own at once."""
+    th = thread_of(p, h)
+    regs = _context_of(p, th) if th is not None else None
+    if regs is None:
+        return fail(p, W.ERROR_INVALID_HANDLE)
+    regs = seh.merge_context(p, regs, ctx)
+    if th is p.thread:
+        raise seh.Resume(regs)
+    th.new_context = regs
+    return 1
 
 
 def Sleep(p, ms):
     if ms == 0:
         p.group.yield_cpu(p)
     else:
-        with p.group.unlocked(p, interruptible=False):
-            time.sleep((ms if ms != sync.INFINITE else 1 << 30) / 1000)
+        with p.group.unlocked(p, interruptible=False):     # cut short when the process ends
+            p.group.done.wait(None if ms == sync.INFINITE else ms / 1000)
     if p.group.result is not None:
         raise sync.ProcessEnding()
+    sync.settle(p)
 
 
 def SleepEx(p, ms, alertable):
@@ -103,6 +167,7 @@ def SleepEx(p, ms, alertable):
 def SwitchToThread(p):
     others = p.group.bel.contended()
     p.group.yield_cpu(p)
+    sync.settle(p)
     return int(others)
 
 
@@ -191,9 +256,12 @@ ROWS = [
     fn("ExitThread", ExitThread, "uint", "void"),
     fn("GetExitCodeThread", GetExitCodeThread, "handle ptr", "bool"),
     fn("GetThreadId", GetThreadId, "handle", "uint"),
-    fn("ResumeThread", ResumeThread, "handle", "uint", level=PARTIAL,
-       note="starts a thread created suspended; SuspendThread is not implemented"),
-    fn("SuspendThread", None, "handle", "uint"),
+    fn("ResumeThread", ResumeThread, "handle", "uint"),
+    fn("SuspendThread", SuspendThread, "handle", "uint"),
+    fn("GetThreadContext", GetThreadContext, "handle ptr", "bool", level=PARTIAL,
+       note="general, control, segment and SSE registers; no x87 or debug registers"),
+    fn("SetThreadContext", SetThreadContext, "handle ptr", "bool", level=PARTIAL,
+       note="the control, integer and SSE groups of ContextFlags; no x87 or debug registers"),
     fn("Sleep", Sleep, "uint", "void"),
     fn("SleepEx", SleepEx, "uint bool", "uint", level=PARTIAL, note="no APCs: never alerted"),
     fn("SwitchToThread", SwitchToThread, ""),

@@ -17,6 +17,8 @@ ROWS = [
        note="share modes, security attributes and overlapped I/O are not enforced"),
     fn("ReadFile", F.ReadFile, "handle ptr uint ptr ptr", "bool",
        level=PARTIAL, note="synchronous only: OVERLAPPED is ignored"),
+    fn("CreatePipe", F.CreatePipe, "ptr ptr ptr uint", "bool", level=PARTIAL,
+       note="security attributes and the size hint are ignored"),
     fn("WriteFile", F.WriteFile, "handle ptr uint ptr ptr", "bool",
        level=PARTIAL, note="synchronous only: OVERLAPPED is ignored"),
     fn("SetFilePointer", F.SetFilePointer, "handle long ptr uint", "uint"),
