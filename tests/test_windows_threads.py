@@ -55,11 +55,13 @@ def test_thread_api_calls_are_traced_per_thread(prefix, tmp_path):  # noqa: F811
 
 
 @pytest.mark.parametrize("arch", ["x64", "x86"])
-@pytest.mark.parametrize("case", ["pipewait", "pipewait-exit", "suspend"])
+@pytest.mark.parametrize("case", ["pipewait", "pipewait-exit", "suspend", "dllthreads"])
 def test_thread_control_same_as_wine(case, arch, wine, prefix, tmp_path):  # noqa: F811
     """pipewait.c: the main thread blocks in ReadFile on a CreatePipe pipe that only a
     second thread writes to (or the second thread ends the process meanwhile);
-    suspend.c: suspend counts, a suspended thread stands still, Get/SetThreadContext."""
+    suspend.c: suspend counts, a suspended thread stands still, Get/SetThreadContext;
+    dllthreads.c: DLL_THREAD_ATTACH/DETACH to a LoadLibrary'd DLL (thrlib.c) and the
+    program's TLS callback, and DisableThreadLibraryCalls refused for a DLL with TLS."""
     prog, _, mode = case.partition("-")
     args = [mode] if mode else []
     wstatus, wout = wine([SAMPLES / f"{prog}-x64.exe", *args], tmp_path)

@@ -34,7 +34,7 @@ from loader.mapping import map_image
 from . import apisets, strings, teb as tebmod, winerror as W
 from .vmem import MEM_IMAGE
 
-DLL_PROCESS_DETACH, DLL_PROCESS_ATTACH = 0, 1
+DLL_PROCESS_DETACH, DLL_PROCESS_ATTACH, DLL_THREAD_ATTACH = 0, 1, 2
 WINE_BUILTIN = b"Wine builtin DLL"
 MAX_FORWARDS = 16               # a forwarder chain longer than this is a loop
 MAX_DLL_FILE = 1 << 30
@@ -397,6 +397,15 @@ def detach_all(p):
     L.exiting = True
     for mod in reversed(L.initialised):
         yield from _notify(p, mod, DLL_PROCESS_DETACH, STATIC)
+
+
+def notify_threads(p, reason: int, quiet: set):
+    """DLL_THREAD_ATTACH (initialisation order) or DLL_THREAD_DETACH (the reverse) to the
+    initialised DLLs, but not those whose base is in ``quiet`` (DisableThreadLibraryCalls)
+    nor any once the process is ending."""
+    mods = [m for m in loader(p).initialised if m.base not in quiet and not loader(p).exiting]
+    for mod in mods if reason == DLL_THREAD_ATTACH else mods[::-1]:
+        yield from _notify(p, mod, reason, 0)
 
 
 def pin_all(p) -> None:

@@ -39,6 +39,7 @@ class Kernel:
         self.cvs: dict[int, list] = {}          # CONDITION_VARIABLE address -> waiter tickets
         self.fls_callbacks: dict[int, int] = {}  # allocated FLS index -> callback (0: none)
         self.tls_used: set[int] = set()
+        self.quiet_dlls: set[int] = set()       # DisableThreadLibraryCalls: module bases
         self.vectored: dict[int, int] = {}      # AddVectoredExceptionHandler: key -> handler, in call order
         self.veh_next = 0
         self.ending: tuple[int, int] | None = None   # a pipe written once when the process ends

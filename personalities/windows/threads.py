@@ -9,11 +9,13 @@ synchronisation kernel, and has its own CPU, memory accessor, stack, TEB, thread
 id, pending API frames and FLS values.  API implementations get the calling
 thread's view as ``p``, so ``p.teb`` and ``p.tid`` are always the caller's.
 
-A thread starts at the START stub, whose generator runs the image's TLS callbacks
-(DLL_THREAD_ATTACH) and then the start routine.  Returning from it, ExitThread and
-_endthreadex all raise ThreadExit; the run loop then sends the thread, on a fresh
-stack, to the EXIT stub, which runs the FLS callbacks and the TLS callbacks
-(DLL_THREAD_DETACH) in the guest and ends the thread with ThreadDone.  The
+A thread starts at the START stub, whose generator tells the program's DLLs (their
+TLS callbacks and DllMain, unless a DLL called DisableThreadLibraryCalls) and then
+the image's TLS callbacks (DLL_THREAD_ATTACH), and runs the start routine.
+Returning from it, ExitThread and _endthreadex all raise ThreadExit; the run loop
+then sends the thread, on a fresh stack, to the EXIT stub, which runs the FLS
+callbacks, tells the DLLs in reverse order and the image's TLS callbacks
+(DLL_THREAD_DETACH) in the guest, and ends the thread with ThreadDone.  The
 process ends with ExitProcess from any thread, or when its last thread ends (with
 that thread's exit code), as on Windows.
 """
@@ -26,7 +28,7 @@ import threading
 from hw.cpu import PROT_READ, PROT_WRITE, make_cpu
 from personalities.guestmem import GuestMemory
 from personalities.linux.threads import ThreadGroup
-from . import seh, sync, teb as tebmod
+from . import modules, seh, sync, teb as tebmod
 from .sync import ProcessEnding
 
 DLL_THREAD_ATTACH, DLL_THREAD_DETACH = 2, 3
@@ -147,8 +149,10 @@ def loop(t, pc: int):
 
 
 def _start(t, *_args):
-    """The START stub: TLS callbacks, then the start routine; its result ends the thread."""
+    """The START stub: the DLLs' DllMain and TLS callbacks, the program's TLS callbacks
+    (DLL_THREAD_ATTACH), then the start routine; its result ends the thread."""
     from .process import Call
+    yield from modules.notify_threads(t, DLL_THREAD_ATTACH, t.kernel.quiet_dlls)
     base = t.image_base
     if t.info.tls is not None:
         for cb in t.info.tls.callbacks:
@@ -167,6 +171,7 @@ def _exit(t, *_args):
         if value and cb:
             yield Call(cb, (value,))
     t.fls = {}
+    yield from modules.notify_threads(t, DLL_THREAD_DETACH, t.kernel.quiet_dlls)
     base = t.image_base
     if t.info.tls is not None:
         for cb in t.info.tls.callbacks:

@@ -171,6 +171,17 @@ def SwitchToThread(p):
     return int(others)
 
 
+def DisableThreadLibraryCalls(p, h):
+    """No DLL_THREAD_ATTACH/DETACH for this DLL; refused, as on Windows, for a DLL with
+    static TLS (every mingw DLL has a TLS directory)."""
+    from .. import modules
+    mod = modules.by_handle(p, h)
+    if mod is None or mod.tls_index is not None:
+        return fail(p, W.ERROR_MOD_NOT_FOUND)
+    p.kernel.quiet_dlls.add(mod.base)
+    return 1
+
+
 # -- TLS slots: in each thread's TEB -------------------------------------------------
 def _tls_slot(t, index):
     return t.teb + t.layout.tls_slots + t.ptr * index
@@ -262,6 +273,7 @@ ROWS = [
        note="general, control, segment and SSE registers; no x87 or debug registers"),
     fn("SetThreadContext", SetThreadContext, "handle ptr", "bool", level=PARTIAL,
        note="the control, integer and SSE groups of ContextFlags; no x87 or debug registers"),
+    fn("DisableThreadLibraryCalls", DisableThreadLibraryCalls, "ptr", "bool"),
     fn("Sleep", Sleep, "uint", "void"),
     fn("SleepEx", SleepEx, "uint bool", "uint", level=PARTIAL, note="no APCs: never alerted"),
     fn("SwitchToThread", SwitchToThread, ""),
