@@ -43,6 +43,12 @@ def add_parser(subparsers) -> None:
                      help="a raw disk image as a virtio block device (repeatable): :ro read-only for the "
                           "guest, :cow writes kept in memory, the file never changes.  A Linux guest finds it "
                           "in the ACPI tables; a multiboot kernel at 0xd0000000 (one page per virtio device)")
+    run.add_argument("--console", default="serial", choices=("serial", "virtio"),
+                     help="the guest's console on this terminal: serial, the 16550 UART (COM1; a Linux guest "
+                          "wants console=ttyS0 in --append), or virtio, a virtio console device, which adds "
+                          "console=hvc0 to a Linux kernel's command line (Debian's kernel has virtio_console "
+                          "as a module: its initramfs loads it and opens /dev/hvc0 itself, and the kernel's "
+                          "messages from before that are not shown)")
     run.add_argument("--mem", metavar="SIZE", help="guest RAM (default 64M; 256M with --kernel)")
     run.add_argument("--backend", default="auto", choices=("auto", "unicorn", "kvm"),
                      help="CPU back end (auto: the faster here, by the cached calibration of guise vm info)")
@@ -95,6 +101,17 @@ def _add_disks(machine, specs) -> None:
             raise GuiseError(f"--disk {spec}: {e}", exitcodes.USAGE) from None
 
 
+def _add_console(machine, kind: str) -> str:
+    """Put the console device on the machine; what a Linux kernel's command line needs for it."""
+    if kind == "serial":
+        return ""
+    from hw.devices.virtio_console import VirtioConsole
+    device = VirtioConsole(machine.console_output)
+    transport = machine.add_virtio(device)
+    machine.input_sink = lambda data: device.feed(data, transport)
+    return "console=hvc0"
+
+
 def cmd_run(args) -> int:
     from hw.boot import BootError, multiboot
     backend = args.backend
@@ -117,7 +134,8 @@ def cmd_run(args) -> int:
             kernel = LinuxImage(image)
             machine = _machine(mem, console, True, backend)
             _add_disks(machine, args.disk)
-            cmdline = " ".join(filter(None, (args.append, machine.cpu.kernel_args)))
+            console_arg = _add_console(machine, args.console)
+            cmdline = " ".join(filter(None, (console_arg, args.append, machine.cpu.kernel_args)))
             entry, zero_page = load(kernel, machine, mem, cmdline, initrd, rsdp=machine.install_acpi())
         except TooLittleMemory as e:
             raise GuiseError(f"{args.kernel}: {e}", exitcodes.USAGE) from None
@@ -129,6 +147,7 @@ def cmd_run(args) -> int:
         image = _read(args.multiboot, "kernel", 64 << 20)
         machine = _machine(mem, console, False, backend)
         _add_disks(machine, args.disk)
+        _add_console(machine, args.console)
         try:
             loaded = multiboot(image, machine, mem, args.append)
         except BootError as e:

@@ -65,7 +65,8 @@ class PcMachine:
         self.bus = Bus()
         self.pic = Pic()
         self.console = console
-        self.serial = Serial(self._console, irq=lambda level: self.pic.set_level(4, level))
+        self.serial = Serial(self.console_output, irq=lambda level: self.pic.set_level(4, level))
+        self.input_sink = self.serial.feed      # where typed bytes go: the UART, or a virtio console
         self.pit = Pit(clock, self._tick)
         self.exit: Optional[Exit] = None
         for dev in (self.pic, self.serial, self.pit, Port61(self.pit), Cmos(ram_bytes),
@@ -109,7 +110,9 @@ class PcMachine:
         return ACPI_TABLES
 
     # -- devices -----------------------------------------------------------------------
-    def _console(self, data: bytes) -> None:
+    def console_output(self, data: bytes) -> None:
+        """What the guest writes on its console (the UART or a virtio console):
+        to the terminal, its tail kept to recognise a panic."""
         self.console(data)
         self.tail = (self.tail + data)[-512:]
 
@@ -118,8 +121,8 @@ class PcMachine:
         self.pic.set_level(0, False)
 
     def console_input(self, data: bytes) -> None:
-        """Bytes typed at the console, from any thread: the UART receives them
-        between slices."""
+        """Bytes typed at the console, from any thread: the console device
+        (``input_sink``) receives them between slices."""
         self._input.append(data)
         self._wake.set()
 
@@ -152,7 +155,7 @@ class PcMachine:
                 return Exit("timeout", detail=f"still running after {timeout:g} s")
             self.pit.due(now)
             while self._input:
-                self.serial.feed(self._input.popleft())
+                self.input_sink(self._input.popleft())
             if cpu.interruptible():
                 vector = self.pic.acknowledge()
                 if vector is not None:

@@ -3,21 +3,26 @@ device by the ACPI tables (its virtio_mmio is built without command-line
 devices), loads the virtio modules from the initramfs, mounts an ext2 image
 from ``--disk`` read-only, prints a file from it and computes something, then
 powers off.  ``:cow`` writes never reach the image file; ``:ro`` is read-only
-for the guest too.  The multiboot sample samples/src/vm/mbvirtio.c reads
-sector 0 by polling.  The transport and the block device by their registers.
+for the guest too.  With ``--console virtio`` the kernel's console is hvc0,
+both ways.  The multiboot sample samples/src/vm/mbvirtio.c reads sector 0 and
+talks over the virtio console by polling.  The transport and the block device
+by their registers.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import select
 import shutil
 import stat
 import struct
 import subprocess
+import sys
+import time
 
 import pytest
 
-from conftest import SAMPLES
+from conftest import ROOT, SAMPLES
 from test_vm_linux import KERNEL, busybox_initramfs, need_kernel, vm
 
 MBVIRTIO = SAMPLES / "mbvirtio.elf"
@@ -39,11 +44,11 @@ $b poweroff -f
 """
 
 
-def module_entries(kernel):
-    """initramfs entries for the virtio modules of ``kernel``'s package, or None."""
+def module_entries(kernel, modules=MODULES):
+    """initramfs entries for ``modules`` of ``kernel``'s package, or None."""
     kdir = os.path.join("/lib/modules", os.path.basename(kernel).removeprefix("vmlinuz-"))
     entries = [("lib", stat.S_IFDIR | 0o755, b"", 0, 0)]
-    for rel in MODULES:
+    for rel in modules:
         path = os.path.join(kdir, rel)
         if not os.path.exists(path):
             return None
@@ -117,6 +122,78 @@ def test_cow_writes_stay_in_the_run_and_ro_refuses_them(ext2_image, tmp_path):
     lines = p.stdout.decode(errors="replace").splitlines()
     assert "ro=1" in lines and "remounted-rw" not in lines and "written" not in lines, lines[-30:]
     assert p.returncode == 0 and image.read_bytes() == before
+
+
+CONSOLE_MODULES = [*MODULES[:3], "kernel/drivers/char/virtio_console.ko"]
+CONSOLE_INIT = """#!/bin/sh
+b=/bin/busybox
+$b mount -t proc proc /proc
+$b mount -t sysfs sys /sys
+$b mount -t devtmpfs dev /dev
+for m in virtio_ring virtio virtio_mmio virtio_console; do $b insmod /lib/$m.ko; done
+exec </dev/hvc0 >/dev/hvc0 2>&1
+echo "GUISE-HVC-MARKER on $($b tty), console $($b cat /sys/class/tty/console/active)"
+echo "six times seven is $((6 * 7))"
+echo "<0>GUISE kernel message" > /dev/kmsg
+echo type something
+read line
+echo "got: $line"
+$b poweroff -f
+"""
+
+
+def type_when(argv, prompt: bytes, line: bytes, timeout: float = 200):
+    """Run guise with pipes; write ``line`` to its stdin once ``prompt`` is on its
+    stdout, as a user would.  (stdout, status, stderr)"""
+    p = subprocess.Popen(argv, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, deadline = b"", time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if prompt and prompt in out:
+                p.stdin.write(line)
+                p.stdin.flush()
+                prompt = b""
+            if select.select([p.stdout], [], [], 0.2)[0]:
+                data = os.read(p.stdout.fileno(), 65536)
+                if not data:
+                    break
+                out += data
+        status = p.wait(timeout=30)
+    finally:
+        p.kill()
+        p.stdin.close()
+    return out.decode(errors="replace"), status, p.stderr.read()
+
+
+@need_kernel
+def test_debian_kernel_console_on_virtio_console(tmp_path):
+    """--console virtio: the init script's output and the kernel's messages come
+    over the virtio console (hvc0, /dev/console), and a line typed at its prompt
+    goes back in.  (What the kernel logged before the module loaded is lost:
+    Linux replays it while the port is not yet usable.)"""
+    entries = module_entries(KERNEL, CONSOLE_MODULES)
+    if entries is None:
+        pytest.skip("the kernel has no virtio_console module (linux-image-cloud-amd64)")
+    initrd = busybox_initramfs(tmp_path / "init.cpio", CONSOLE_INIT, entries)
+    out, status, err = type_when([sys.executable, "-m", "guise", "vm", "run", "--kernel", KERNEL, "--initrd", initrd,
+                                  "--console", "virtio", "--timeout", "200"], b"type something", b"typed over hvc0\n")
+    lines = out.splitlines()
+    assert "GUISE-HVC-MARKER on /dev/hvc0, console hvc0" in lines, out[-3000:]
+    assert "six times seven is 42" in lines and "got: typed over hvc0" in lines, out[-3000:]
+    assert "] GUISE kernel message" in out
+    assert status == 0 and err == b"guise vm: powered off (ACPI S5)\n", err
+
+
+def test_multiboot_kernel_talks_over_virtio_console(tmp_path):
+    """mbvirtio.c writes a line to the console's transmit queue, then echoes one
+    line that guise's stdin put in its receive queue."""
+    p = subprocess.run([sys.executable, "-m", "guise", "vm", "run", "--multiboot", MBVIRTIO, "--console", "virtio",
+                        "--append", "echo", "--backend", "unicorn", "--timeout", "60"], cwd=ROOT,
+                       input=b"a line typed at the console\n", capture_output=True, timeout=120)
+    assert p.stdout.decode().splitlines() == [
+        "guise virtio kernel", "virtio-mmio at 0xd0000000: version 2, device 3", "hello over virtio-console",
+        "virtio-console: wrote a line to port 0", "echo: a line typed at the console", "virtio devices: 1"], p.stderr
+    assert p.returncode == 0 and p.stderr == b"guise vm: powered off (code 0)\n"
 
 
 def test_disk_option_errors_are_one_line(tmp_path):

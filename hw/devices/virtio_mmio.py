@@ -1,5 +1,5 @@
 """The virtio-mmio transport, version 2 (virtio 1.x spec, section 4.2), with
-split virtqueues: what a virtio device (``hw/devices/virtio_blk.py``) needs to
+split virtqueues: what a virtio device (``virtio_blk.py``, ``virtio_console.py``) needs to
 talk to a guest driver through a 0x200-byte register window and one
 interrupt line.
 
@@ -154,7 +154,7 @@ class VirtioMmio:
         elif offset in (QUEUE_DESC_HIGH, QUEUE_DRIVER_HIGH, QUEUE_DEVICE_HIGH) and q:
             q.set_address(_ADDRESS_REGS[offset - 4], True, value)
         elif offset == QUEUE_NOTIFY:
-            self._notify(value)
+            self.notify(value)
         elif offset == INTERRUPT_ACK:
             self.interrupt_status &= ~value
             if not self.interrupt_status:
@@ -172,7 +172,9 @@ class VirtioMmio:
             value &= ~STATUS_FEATURES_OK
         self.status = value
 
-    def _notify(self, index: int) -> None:
+    def notify(self, index: int) -> None:
+        """Serve queue ``index``: the driver wrote QUEUE_NOTIFY, or the device has
+        something for the guest that came from the host (console input)."""
         if index >= len(self.queues) or not self.queues[index].ready or self.status & STATUS_NEEDS_RESET:
             return
         q = self.queues[index]
