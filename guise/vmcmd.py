@@ -53,7 +53,10 @@ def add_parser(subparsers) -> None:
     run.add_argument("--backend", default="auto", choices=("auto", "unicorn", "kvm"),
                      help="CPU back end (auto: the faster here, by the cached calibration of guise vm info)")
     run.add_argument("--timeout", type=float, metavar="SECONDS", help="end a guest that runs longer")
-    run.add_argument("--stats", action="store_true", help="print how the run went at the end")
+    run.add_argument("--stats", action="store_true",
+                     help="print how the run went at the end: slices, interrupts, what nobody answered, and "
+                          "the back end's traps (unicorn hook calls or KVM exits) by kind, with their count "
+                          "and host time (measured only with --stats)")
     info = actions.add_parser("info", help="which back ends work here, what kind of KVM, how fast each runs guest code")
     info.add_argument("--recalibrate", action="store_true", help="measure again instead of using the cached figures")
 
@@ -80,11 +83,11 @@ def _read(path: str, what: str, limit: int = 1 << 30) -> bytes:
         raise GuiseError(f"{path}: {e.strerror}", exitcodes.NOT_FOUND) from None
 
 
-def _machine(mem: int, console, long_mode: bool, backend: str):
+def _machine(mem: int, console, long_mode: bool, backend: str, measure: bool):
     from hw.kvm import KvmError
     from hw.machine import PcMachine
     try:
-        return PcMachine(mem, console, long_mode=long_mode, backend=backend)
+        return PcMachine(mem, console, long_mode=long_mode, backend=backend, measure=measure)
     except KvmError as e:
         raise GuiseError(f"--backend {backend}: {e}", exitcodes.VM_HYPERVISOR) from None
 
@@ -132,7 +135,7 @@ def cmd_run(args) -> int:
         initrd = _read(args.initrd, "initrd") if args.initrd else b""
         try:
             kernel = LinuxImage(image)
-            machine = _machine(mem, console, True, backend)
+            machine = _machine(mem, console, True, backend, args.stats)
             _add_disks(machine, args.disk)
             console_arg = _add_console(machine, args.console)
             cmdline = " ".join(filter(None, (console_arg, args.append, machine.cpu.kernel_args)))
@@ -145,7 +148,7 @@ def cmd_run(args) -> int:
         machine.cpu.enter_long_mode(PML4, entry, {"rsi": zero_page}, BOOT_CS, BOOT_DS, (GDT, GDT_LIMIT))
     else:
         image = _read(args.multiboot, "kernel", 64 << 20)
-        machine = _machine(mem, console, False, backend)
+        machine = _machine(mem, console, False, backend, args.stats)
         _add_disks(machine, args.disk)
         _add_console(machine, args.console)
         try:
@@ -175,7 +178,7 @@ def cmd_run(args) -> int:
             unclaimed += f" and {len(machine.bus.unclaimed) - len(busiest)} more"
         sys.stderr.write(f"guise vm: {took:.3f} s, backend {backend}, {mem >> 20} MiB; {counts}; "
                          f"ports and MMIO nobody answered: {unclaimed}\n"
-                         f"guise vm: {machine.cpu.stats()}\n")
+                         + "".join(f"guise vm: {line}\n" for line in machine.cpu.stats()))
     return end.code if end.reason == "poweroff" else ENDINGS[end.reason]
 
 

@@ -24,6 +24,8 @@ i8042 reset line, or a triple fault: an exception the guest cannot take, which
 resets a PC as in QEMU), "panic" (the guest's kernel said it panicked and then
 stopped), "fault" (the CPU could not go on: memory outside RAM and every
 device, an emulation failure), "quit" (Ctrl-A x at the console), "timeout".
+``measure=True`` (``guise vm run --stats``) has the back end count and time its
+traps (``hw/cpu/trapcost.py``).
 """
 from __future__ import annotations
 
@@ -58,7 +60,7 @@ PANIC_END = re.compile(rb"---\[ end Kernel panic[^\n]*\]---")    # Linux's last 
 
 class PcMachine:
     def __init__(self, ram_bytes: int, console, clock=time.monotonic, long_mode: bool = False,
-                 backend: str = "unicorn"):
+                 backend: str = "unicorn", measure: bool = False):
         self.ram_bytes = ram_bytes
         self.clock = clock
         self.long_mode = long_mode
@@ -74,7 +76,7 @@ class PcMachine:
                     PowerOff(lambda code: self._end(Exit("poweroff", code))),
                     AcpiPm(clock, lambda: self._end(Exit("poweroff", 0, detail="ACPI S5")))):
             self.bus.attach(dev)
-        self.cpu = make_system_cpu(backend, ram_bytes, self.bus, long_mode, self._stopping)
+        self.cpu = make_system_cpu(backend, ram_bytes, self.bus, long_mode, self._stopping, measure)
         self.virtio: list[tuple[int, int, int]] = []      # (base, size, irq) of each virtio-mmio device
         self.counts = {"slices": 0, "interrupts": 0}
         self.tail = b""             # the console's last bytes (panic detection)

@@ -20,6 +20,8 @@ import abc
 import dataclasses
 from typing import Callable, Optional
 
+from .trapcost import TrapCosts
+
 
 @dataclasses.dataclass
 class Exit:
@@ -36,11 +38,15 @@ def triple_fault(why: str) -> Exit:
 
 class SystemCpu(abc.ABC):
     name: str                   # "unicorn" or "kvm", for --stats and errors
+    trap_title: str             # what --stats calls its traps
+    trap_extra = ""             # a back end's extra --stats column (TrapCosts)
     kernel_args = ""            # what a Linux guest's command line needs on this back end
 
-    def __init__(self, ram_bytes: int, bus, long_mode: bool, stopping: Callable[[], bool]):
+    def __init__(self, ram_bytes: int, bus, long_mode: bool, stopping: Callable[[], bool],
+                 measure: bool = False):
         self.ram_bytes, self.bus, self.long_mode, self.stopping = ram_bytes, bus, long_mode, stopping
-        self.counts: dict[str, int] = {}          # --stats: trap or exit kind -> how many
+        # --stats: count and time the traps (hw/cpu/trapcost.py); None keeps that off the hot path
+        self.costs = TrapCosts(self.trap_extra) if measure else None
         self.trace: Optional[Callable[[str], None]] = None
 
     # guest-physical RAM, for boot loaders ------------------------------------------
@@ -80,9 +86,12 @@ class SystemCpu(abc.ABC):
     @abc.abstractmethod
     def pc(self) -> int: ...
 
-    def stats(self) -> str:
-        """One line for --stats: what the back end trapped, by kind."""
-        return ", ".join(f"{kind} {n}" for kind, n in self.counts.items())
+    def stats(self) -> list[str]:
+        """Lines for --stats: what the back end trapped, by kind, and what each kind
+        cost (hw/cpu/trapcost.py), if it was made with ``measure``."""
+        if self.costs is None:
+            return [f"{self.trap_title}: not measured (the back end was made without measure)"]
+        return self.costs.table(self.trap_title)
 
     def close(self) -> None:
         """Release what the back end holds on the host (descriptors, guest RAM)
@@ -90,11 +99,11 @@ class SystemCpu(abc.ABC):
 
 
 def make_system_cpu(backend: str, ram_bytes: int, bus, long_mode: bool,
-                    stopping: Callable[[], bool]) -> SystemCpu:
+                    stopping: Callable[[], bool], measure: bool = False) -> SystemCpu:
     if backend == "unicorn":
         from .unicorn_system import UnicornSystem
-        return UnicornSystem(ram_bytes, bus, long_mode, stopping)
+        return UnicornSystem(ram_bytes, bus, long_mode, stopping, measure)
     if backend == "kvm":
         from hw.kvm.system import KvmSystem
-        return KvmSystem(ram_bytes, bus, long_mode, stopping)
+        return KvmSystem(ram_bytes, bus, long_mode, stopping, measure)
     raise ValueError(f"unknown back end {backend!r}")

@@ -118,7 +118,12 @@ def host_tsc_khz() -> int:
 
 
 class UnicornSystem(SystemCpu):
+    """--stats: hook calls by kind and the host time inside them, that is in the
+    Python handler and what it calls (the bus, a device, an exception's delivery,
+    and the delivery a SYSCALL or a 32-bit exception gets after its slice), not
+    the ctypes callback around it (about 2 µs a call: ARCHITECTURE.md)."""
     name = "unicorn"
+    trap_title = "unicorn hook calls"
 
     @property
     def kernel_args(self) -> str:
@@ -127,8 +132,9 @@ class UnicornSystem(SystemCpu):
         keeps time by timer ticks.  Telling it the rate skips that."""
         return f"tsc_early_khz={host_tsc_khz()}"
 
-    def __init__(self, ram_bytes, bus, long_mode, stopping):
-        super().__init__(ram_bytes, bus, long_mode, stopping)
+    def __init__(self, ram_bytes, bus, long_mode, stopping, measure=False):
+        super().__init__(ram_bytes, bus, long_mode, stopping, measure)
+        hook = self.costs.timed if self.costs is not None else (lambda kind, handler: handler)
         self.uc = uc = Uc(UC_ARCH_X86, UC_MODE_64)
         uc.mem_map(0, ram_bytes, UC_PROT_ALL)
         switch = StopSwitch()
@@ -138,13 +144,12 @@ class UnicornSystem(SystemCpu):
         self.preempter = _Preempter(switch)
         from hw.bus import MMIO_WINDOW
         self.mmio_base = MMIO_WINDOW[0]
-        uc.mmio_map(*MMIO_WINDOW, self._mmio_read, None, self._mmio_write, None)
+        uc.mmio_map(*MMIO_WINDOW, hook("MMIO", self._mmio_read), None, hook("MMIO", self._mmio_write), None)
         self.pc_reg, self.flags_reg = UC_X86_REG_RIP, UC_X86_REG_RFLAGS
-        uc.hook_add(UC_HOOK_INSN, self._in, None, 1, 0, UC_X86_INS_IN)
-        uc.hook_add(UC_HOOK_INSN, self._out, None, 1, 0, UC_X86_INS_OUT)
-        uc.hook_add(UC_HOOK_INTR, self._exception)
-        uc.hook_add(UC_HOOK_INSN_INVALID, self._invalid)
-        self.counts = {"port I/O": 0, "MMIO": 0, "exceptions": 0, "syscalls": 0}
+        uc.hook_add(UC_HOOK_INSN, hook("port I/O", self._in), None, 1, 0, UC_X86_INS_IN)
+        uc.hook_add(UC_HOOK_INSN, hook("port I/O", self._out), None, 1, 0, UC_X86_INS_OUT)
+        uc.hook_add(UC_HOOK_INTR, hook("exceptions", self._exception))
+        uc.hook_add(UC_HOOK_INSN_INVALID, hook("exceptions", self._invalid))
         self.event = None           # what stopped the slice: ("exception", vector) or ("syscall",)
         self._device_stop = False   # the slice was ended by a device access (see stopping)
         self._window = False        # an interrupt waits for IF (see want_interrupt)
@@ -154,8 +159,8 @@ class UnicornSystem(SystemCpu):
         from hw.x86 import LongMode
         self.cpu = LongMode(uc)     # delivery in long mode (and the page walk)
         self.cpuid = Cpuid()
-        uc.hook_add(UC_HOOK_INSN, self._syscall, None, 1, 0, UC_X86_INS_SYSCALL)
-        uc.hook_add(UC_HOOK_INSN, self.cpuid.hook, None, 1, 0, UC_X86_INS_CPUID)
+        uc.hook_add(UC_HOOK_INSN, hook("SYSCALL", self._syscall), None, 1, 0, UC_X86_INS_SYSCALL)
+        uc.hook_add(UC_HOOK_INSN, hook("CPUID", self.cpuid.hook), None, 1, 0, UC_X86_INS_CPUID)
 
     # -- memory and boot states -------------------------------------------------------
     def write(self, addr: int, data: bytes) -> None:
@@ -195,29 +200,21 @@ class UnicornSystem(SystemCpu):
     def pc(self) -> int:
         return self.uc.reg_read(self.pc_reg)
 
-    def stats(self) -> str:
-        return "hook calls: " + ", ".join(f"{kind} {n}" for kind, n in
-                                          {**self.counts, "CPUID": self.cpuid.calls}.items())
-
     def _in_long_mode(self) -> bool:
         return self.long_mode or bool(self.uc.reg_read(UC_X86_REG_MSR, EFER) & EFER_LMA)
 
     # -- traps -------------------------------------------------------------------------
     def _in(self, uc, port, size, _):
-        self.counts["port I/O"] += 1
         return self.bus.read(port, size)
 
     def _out(self, uc, port, size, value, _):
-        self.counts["port I/O"] += 1
         self.bus.write(port, size, value)
         self._after_device_write()
 
     def _mmio_read(self, uc, offset, size, _):
-        self.counts["MMIO"] += 1
         return self.bus.mmio_read(self.mmio_base + offset, size)
 
     def _mmio_write(self, uc, offset, size, value, _):
-        self.counts["MMIO"] += 1
         self.bus.mmio_write(self.mmio_base + offset, size, value)
         self._after_device_write()
 
@@ -230,7 +227,6 @@ class UnicornSystem(SystemCpu):
             self.preempter.switch.stop()
 
     def _exception(self, uc, intno, _):
-        self.counts["exceptions"] += 1
         if self.trace:
             self.trace(f"exception {intno} at {uc.reg_read(self.pc_reg):#x}")
         if not self._in_long_mode():
@@ -270,7 +266,13 @@ class UnicornSystem(SystemCpu):
             return self.end
         event, self.event = self.event, None
         if event is not None:
-            return self._take(event)
+            if self.costs is None:
+                return self._take(event)
+            t0 = time.perf_counter()
+            try:
+                return self._take(event)
+            finally:
+                self.costs.add("SYSCALL" if event[0] == "syscall" else "exceptions", time.perf_counter() - t0, 0)
         # HLT ends a slice at once; one that ran out of time or that a device
         # stopped did not halt (if the timer fires just after a HLT, the guest
         # sees a spurious wake-up, which an idle loop tolerates)
@@ -293,7 +295,6 @@ class UnicornSystem(SystemCpu):
         (in long mode the hook delivers exceptions itself: see hw/x86.py)."""
         from hw.x86 import DeliveryError
         if event[0] == "syscall":
-            self.counts["syscalls"] += 1
             if not self._in_long_mode():
                 return None              # no SYSCALL in 32-bit mode: unicorn stepped over it
             try:
