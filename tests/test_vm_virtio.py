@@ -234,44 +234,74 @@ class Ram:
         self.data[addr:addr + len(data)] = data
 
 
+class Driver:
+    """The guest driver's side of a virtio-mmio device in a Ram: it checks the
+    identity registers, negotiates VERSION_1 and sets up each queue with 8
+    entries (queue n's descriptors, available and used rings a page apart from
+    QUEUES + 0x3000 * n), then offers chains of (address, length, writable)."""
+    QUEUES = 0x10000
+
+    def __init__(self, device, device_id):
+        from hw.devices.virtio_mmio import VirtioMmio
+        self.ram, self.irq = Ram(1 << 17), []
+        self.dev = dev = VirtioMmio(0xD0000000, self.irq.append, self.ram, device)
+        r = dev.mmio_read
+        assert (r(0, 4), r(4, 4), r(8, 4)) == (0x74726976, 2, device_id)
+        dev.mmio_write(0x14, 4, 1)
+        assert r(0x10, 4) & 1                               # VERSION_1 in the high word
+        dev.mmio_write(0x70, 4, 1 | 2)
+        dev.mmio_write(0x24, 4, 1)
+        dev.mmio_write(0x20, 4, 1)
+        dev.mmio_write(0x70, 4, 1 | 2 | 8)
+        assert r(0x70, 4) & 8                               # FEATURES_OK kept
+        for n in range(device.queues):
+            dev.mmio_write(0x30, 4, n)
+            dev.mmio_write(0x38, 4, 8)
+            for reg, addr in zip((0x80, 0x90, 0xA0), self.rings(n)):
+                dev.mmio_write(reg, 4, addr)
+            dev.mmio_write(0x44, 4, 1)
+
+    def rings(self, n):
+        return [self.QUEUES + 0x3000 * n + 0x1000 * i for i in range(3)]
+
+    def offer(self, n, chain, notify=True):
+        desc, avail, _ = self.rings(n)
+        for i, (addr, length, writable) in enumerate(chain):
+            flags = (1 if i + 1 < len(chain) else 0) | (2 if writable else 0)
+            self.ram.write(desc + 16 * i, struct.pack("<QIHH", addr, length, flags, i + 1))
+        idx = struct.unpack("<H", self.ram.read(avail + 2, 2))[0]
+        self.ram.write(avail + 4 + 2 * (idx % 8), struct.pack("<H", 0))
+        self.ram.write(avail + 2, struct.pack("<H", idx + 1))
+        if notify:
+            self.dev.mmio_write(0x50, 4, n)
+
+    def used(self, n):
+        """(used index, bytes written into the last chain used)."""
+        used = self.rings(n)[2]
+        idx = struct.unpack("<H", self.ram.read(used + 2, 2))[0]
+        return idx, struct.unpack("<I", self.ram.read(used + 4 + 8 * ((idx - 1) % 8) + 4, 4))[0]
+
+    def take_interrupt(self):
+        assert self.dev.mmio_read(0x60, 4) & 1 and self.irq[-1] is True
+        self.dev.mmio_write(0x64, 4, 1)
+        assert self.irq[-1] is False
+
+
 def test_virtio_blk_serves_reads_writes_and_flushes_over_mmio(tmp_path):
     from hw.devices.virtio_blk import VirtioBlk
-    from hw.devices.virtio_mmio import VirtioMmio
     from hw.diskimage import DiskImage
     img = tmp_path / "d.img"
     img.write_bytes(bytes(range(256)) * 8 * 4)              # 16 sectors
-    ram, irq = Ram(1 << 16), []
-    dev = VirtioMmio(0xD0000000, irq.append, ram, VirtioBlk(DiskImage(str(img), "cow")))
-    r = dev.mmio_read
-    assert (r(0, 4), r(4, 4), r(8, 4)) == (0x74726976, 2, 2)
-    assert struct.unpack("<Q", bytes(r(0x100 + i, 1) for i in range(8)))[0] == 16      # capacity
-    dev.mmio_write(0x14, 4, 1)
-    assert r(0x10, 4) & 1                                   # VERSION_1 in the high word
-    dev.mmio_write(0x70, 4, 1 | 2)
-    dev.mmio_write(0x24, 4, 1)
-    dev.mmio_write(0x20, 4, 1)
-    dev.mmio_write(0x70, 4, 1 | 2 | 8)
-    assert r(0x70, 4) & 8                                   # FEATURES_OK kept
-    desc, avail, used = 0x1000, 0x2000, 0x3000
-    dev.mmio_write(0x30, 4, 0)
-    dev.mmio_write(0x38, 4, 8)
-    for reg, addr in ((0x80, desc), (0x90, avail), (0xA0, used)):
-        dev.mmio_write(reg, 4, addr)
-    dev.mmio_write(0x44, 4, 1)
+    d = Driver(VirtioBlk(DiskImage(str(img), "cow")), 2)
+    ram = d.ram
+    assert struct.unpack("<Q", bytes(d.dev.mmio_read(0x100 + i, 1) for i in range(8)))[0] == 16  # capacity
 
     def request(kind, sector, data_addr, data_len, writable):
         ram.write(0x5000, struct.pack("<IIQ", kind, 0, sector))
-        ram.write(desc, struct.pack("<QIHH", 0x5000, 16, 1, 1))
-        ram.write(desc + 16, struct.pack("<QIHH", data_addr, data_len, 1 | (2 if writable else 0), 2))
-        ram.write(desc + 32, struct.pack("<QIHH", 0x6000, 1, 2, 0))
-        idx = struct.unpack("<H", ram.read(avail + 2, 2))[0]
-        ram.write(avail + 4 + 2 * (idx % 8), struct.pack("<H", 0))
-        ram.write(avail + 2, struct.pack("<H", idx + 1))
-        dev.mmio_write(0x50, 4, 0)
-        assert struct.unpack("<H", ram.read(used + 2, 2))[0] == idx + 1
-        assert r(0x60, 4) & 1 and irq[-1] is True
-        dev.mmio_write(0x64, 4, 1)
-        assert irq[-1] is False
+        before = d.used(0)[0]
+        d.offer(0, [(0x5000, 16, False), (data_addr, data_len, writable), (0x6000, 1, True)])
+        assert d.used(0)[0] == before + 1
+        d.take_interrupt()
         return ram.read(0x6000, 1)[0]
 
     assert request(0, 2, 0x8000, 1024, True) == 0
@@ -283,6 +313,28 @@ def test_virtio_blk_serves_reads_writes_and_flushes_over_mmio(tmp_path):
     assert request(4, 0, 0x8000, 0, False) == 0             # flush
     assert request(0, 15, 0x8000, 1024, True) == 1          # past the end: I/O error
     assert request(9, 0, 0x8000, 16, True) == 2             # unknown request: unsupported
+
+
+def test_virtio_console_transmits_and_keeps_input_until_the_guest_has_buffers():
+    from hw.devices.virtio_console import VirtioConsole
+    out = []
+    con = VirtioConsole(out.append)
+    d = Driver(con, 3)
+    assert struct.unpack("<HHII", bytes(d.dev.mmio_read(0x100 + i, 1) for i in range(12)))[2] == 1  # one port
+    d.ram.write(0x8000, b"hello, ")
+    d.ram.write(0x9000, b"host\n")
+    d.offer(1, [(0x8000, 7, False), (0x9000, 5, False)])    # transmit: one chain, two buffers
+    assert out == [b"hello, host\n"] and d.used(1) == (1, 0)
+    d.take_interrupt()
+    con.feed(b"typed before any buffer", d.dev)               # waits in the device
+    assert d.used(0) == (0, 0) and d.irq[-1] is False
+    d.offer(0, [(0xA000, 16, True)])                         # the driver fills its receive queue:
+    assert d.used(0) == (1, 16) and d.ram.read(0xA000, 16) == b"typed before any"
+    d.take_interrupt()
+    d.offer(0, [(0xA000, 16, True)], notify=False)           # a buffer waiting for input
+    con.feed(b"!", d.dev)
+    assert d.used(0) == (2, 8) and d.ram.read(0xA000, 8) == b" buffer!"
+    d.take_interrupt()
 
 
 def test_a_read_write_image_takes_the_writes():
