@@ -12,9 +12,10 @@ from hw.cpu import MemoryFault, PAGE_SIZE
 
 
 class GuestFault(Exception):
-    def __init__(self, address: int):
+    def __init__(self, address: int, write: bool = False):
         super().__init__(f"bad guest address {address:#x}")
         self.address = address
+        self.write = write              # a store, not a load (Windows reports which)
 
 
 class GuestMemory:
@@ -41,10 +42,8 @@ class GuestMemory:
             return
         try:
             self._write(addr, data)
-        except MemoryFault:
-            raise GuestFault(addr) from None
-        except OverflowError:
-            raise GuestFault(addr) from None
+        except (MemoryFault, OverflowError):
+            raise GuestFault(addr, write=True) from None
 
     def cstr(self, addr: int, limit: int = 4096) -> bytes:
         """A NUL-terminated string; OSError(ENAMETOOLONG) past ``limit`` bytes."""

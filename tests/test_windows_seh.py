@@ -3,8 +3,9 @@ access violation and a divide by zero through a vectored handler that continues
 execution, mingw's __try1/__except1 frame handler: __C_specific_handler and
 RtlUnwindEx on x64, the fs:[0] chain on x86; unhandled exceptions ending the
 process with the code's low byte as exit status, through SetUnhandledExceptionFilter
-or not) and cxxexc.cpp (C++ throw/catch across frames, static libstdc++: SEH
-unwinding on x64, DWARF on i686).  Both builds are held to wine64's output for the
+or not), cxxexc.cpp (C++ throw/catch across frames, static libstdc++: SEH
+unwinding on x64, DWARF on i686) and badptr.c (bad pointers handed to the API: the
+calls that fail and those that raise an access violation in the caller).  Both builds are held to wine64's output for the
 PE32+ build.
 """
 from __future__ import annotations
@@ -16,7 +17,8 @@ from test_windows import guise, prefix, wine     # noqa: F401  (fixtures)
 
 
 @pytest.mark.parametrize("arch", ["x64", "x86"])
-@pytest.mark.parametrize("case", ["seh", "seh-unhandled", "seh-raise", "cxxexc"])
+@pytest.mark.parametrize("case", ["seh", "seh-unhandled", "seh-raise", "cxxexc", "badptr", "badptr-strlen",
+                                  "badptr-getsystemtime", "badptr-strlen-unhandled"])
 def test_exceptions_same_as_wine(case, arch, wine, prefix, tmp_path):  # noqa: F811
     prog, _, mode = case.partition("-")
     args = [mode] if mode else []

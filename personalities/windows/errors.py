@@ -24,11 +24,12 @@ class NotImplementedApi(Exception):
 
 
 class AccessViolation(Exception):
-    """A guest pointer handed to an API was bad: Windows raises STATUS_ACCESS_VIOLATION."""
+    """A guest pointer handed to an API was bad: Windows raises STATUS_ACCESS_VIOLATION,
+    which the run loop passes to the guest's handlers (seh.from_api_fault)."""
 
-    def __init__(self, address: int, what: str = "access"):
-        super().__init__(f"access violation: {what} at {address:#x}")
-        self.address = address
+    def __init__(self, address: int, write: bool = False):
+        super().__init__(f"access violation: {'write' if write else 'read'} at {address:#x}")
+        self.address, self.write = address, write
 
 
 STATUS_ACCESS_VIOLATION = 0xC0000005

@@ -235,7 +235,7 @@ class WindowsProcess:
             try:
                 return trap(*regs)
             except GuestFault as e:
-                raise AccessViolation(e.address) from None
+                raise AccessViolation(e.address, e.write) from None
         return guarded
 
     def _stub(self, b: Bound) -> int:

@@ -218,6 +218,28 @@ def from_fault(t, stop) -> bool:
     return True
 
 
+def from_api_fault(t, fault) -> bool:
+    """An API implementation touched a bad guest pointer (errors.AccessViolation): the
+    access violation is raised as if the API's own code had faulted, at its stub, so
+    a handler that continues execution calls it again, as Windows re-runs the
+    faulting instruction.  False when there is no stack left to dispatch it on."""
+    from personalities.guestmem import GuestFault
+    from .process import STUB
+    ctx = capture(t)
+    stub = ctx[pc_name(t)] & ~(STUB - 1)
+    if stub == t.resume_stub and t.pending:      # in the part of a generator API after a guest call
+        _gen, sp, ret = t.pending.pop()
+        ctx[sp_name(t)], stub = sp, ret & ~(STUB - 1)
+    sp = ctx[sp_name(t)]
+    t.pending = [f for f in t.pending if f[1] > sp]
+    ctx[pc_name(t)] = stub
+    try:
+        begin(t, STATUS_ACCESS_VIOLATION, 0, stub, (int(fault.write), fault.address), ctx)
+    except GuestFault:
+        return False
+    return True
+
+
 def RaiseException(p, code, flags, nargs, args):
     params = [p.mem.ptr(args + p.ptr * i) for i in range(min(nargs, 15))] if args else []
     ctx = capture_caller(p, 16 if p.bits == 32 else 0)

@@ -29,6 +29,7 @@ from hw.cpu import PROT_READ, PROT_WRITE, make_cpu
 from personalities.guestmem import GuestMemory
 from personalities.linux.threads import ThreadGroup
 from . import modules, seh, sync, teb as tebmod
+from .errors import AccessViolation
 from .sync import ProcessEnding
 
 DLL_THREAD_ATTACH, DLL_THREAD_DETACH = 2, 3
@@ -138,6 +139,11 @@ def loop(t, pc: int):
             continue
         except seh.Resume as r:          # a handler continues execution, or an unwind reached its target
             pc = seh.load(t, r.context)
+            continue
+        except AccessViolation as e:     # a bad pointer handed to an API
+            if not seh.from_api_fault(t, e):
+                raise
+            pc = t.cpu.reg(t.cpu.pc_reg)
             continue
         if stop is not None:
             if seh.from_fault(t, stop):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from personalities.guestmem import GuestFault
 from .. import strings, winerror as W
 from .k32_files import fail
 
@@ -18,12 +19,24 @@ def _cmp(a: str, b: str, nocase: bool) -> int:
     return (ka > kb) - (ka < kb)
 
 
+def _guarded(p, work, error: int = 0) -> int:
+    """lstrlen, lstrcpy and lstrcat run under a __try on Windows: a bad pointer makes
+    them fail (0 or NULL, and for the copies ERROR_INVALID_PARAMETER) instead of
+    raising an access violation in the caller."""
+    try:
+        return work()
+    except GuestFault:
+        if error:
+            p.set_last_error(error)
+        return 0
+
+
 def lstrlenA(p, s):
-    return len(strings.raw(p.mem, s)) if s else 0
+    return _guarded(p, lambda: len(strings.raw(p.mem, s))) if s else 0
 
 
 def lstrlenW(p, s):
-    return len(strings.raw(p.mem, s, wide=True)) // 2 if s else 0
+    return _guarded(p, lambda: len(strings.raw(p.mem, s, wide=True)) // 2) if s else 0
 
 
 def lstrcmpA(p, a, b):
@@ -54,11 +67,11 @@ def _copy(p, dst, src, wide, n=None):
 
 
 def lstrcpyA(p, dst, src):
-    return _copy(p, dst, src, False)
+    return _guarded(p, lambda: _copy(p, dst, src, False), W.ERROR_INVALID_PARAMETER)
 
 
 def lstrcpyW(p, dst, src):
-    return _copy(p, dst, src, True)
+    return _guarded(p, lambda: _copy(p, dst, src, True), W.ERROR_INVALID_PARAMETER)
 
 
 def lstrcpynA(p, dst, src, n):
@@ -70,11 +83,12 @@ def lstrcpynW(p, dst, src, n):
 
 
 def lstrcatA(p, dst, src):
-    return _copy(p, dst + lstrlenA(p, dst), src, False) and dst
+    return _guarded(p, lambda: _copy(p, dst + lstrlenA(p, dst), src, False) and dst, W.ERROR_INVALID_PARAMETER)
 
 
 def lstrcatW(p, dst, src):
-    return _copy(p, dst + 2 * lstrlenW(p, dst), src, True) and dst
+    return _guarded(p, lambda: _copy(p, dst + 2 * lstrlenW(p, dst), src, True) and dst,
+                    W.ERROR_INVALID_PARAMETER)
 
 
 def computer_name(p) -> str:
