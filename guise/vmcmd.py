@@ -35,7 +35,8 @@ def add_parser(subparsers) -> None:
     run = actions.add_parser("run", help="boot a kernel; its serial console is this terminal",
                              epilog=VM_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     kind = run.add_mutually_exclusive_group(required=True)
-    kind.add_argument("--multiboot", metavar="KERNEL", help="a multiboot-1 ELF kernel (samples/bin/mbkernel.elf)")
+    kind.add_argument("--multiboot", metavar="KERNEL", help="a multiboot-1 ELF kernel (samples/bin/mbkernel.elf; mbvirtio.elf drives --disk and "
+                           "--console virtio)")
     kind.add_argument("--kernel", metavar="BZIMAGE", help="a Linux bzImage (64-bit boot protocol)")
     run.add_argument("--append", default="", metavar="CMDLINE", help="the kernel command line")
     run.add_argument("--initrd", metavar="FILE", help="an initial RAM disk (with --kernel)")

@@ -24,7 +24,7 @@ class VirtioConsole:
 
     def __init__(self, output):
         self.output = output            # callable(bytes)
-        self.pending = b""              # typed, not yet in a guest buffer
+        self.pending = bytearray()      # typed, not yet in a guest buffer
         self.counts = {"sent": 0, "received": 0}
 
     def config(self) -> bytes:
@@ -61,8 +61,9 @@ class VirtioConsole:
         served = False
         while self.pending and (item := queue.pop(transport.memory)) is not None:
             head, chain = item
-            n = transport.scatter(chain, self.pending)
-            self.pending = self.pending[n:]
+            room = sum(length for _, length, writable in chain if writable)
+            n = transport.scatter(chain, bytes(self.pending[:room]))
+            del self.pending[:n]
             self.counts["received"] += n
             queue.push(transport.memory, head, n)
             served = True
