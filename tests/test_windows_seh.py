@@ -33,3 +33,25 @@ def test_unhandled_exception_is_named(prefix, tmp_path):  # noqa: F811
     g = guise([SAMPLES / "seh-x64.exe", "raise"], tmp_path, prefix, options=["-v"])
     assert g.status == 0x42
     assert b"unhandled exception 0xe0000042" in g.stderr, g.stderr
+
+
+RTLUNWIND_X86 = b"""handler C: code 0xc0000027, flags 0x2
+after RtlUnwind: head is B 1
+back in A: head is A 1
+handler C: code 0xc0000005, flags 0
+handler B: code 0xc0000005, flags 0
+handler C: code 0xc0000005, flags 0x2
+B unwound: head is B 1
+resumed in C: head is B 1
+back in A: head is A 1
+""".replace(b"\n", b"\r\n")
+
+
+def test_x86_rtlunwind(prefix, tmp_path):  # noqa: F811
+    """rtlunwind.c: x86 RtlUnwind calls the handlers between the head of the fs:[0]
+    chain and the target frame with EXCEPTION_UNWINDING (STATUS_UNWIND without a
+    record of its own), unlinks them, leaves the target's handler alone and returns
+    to its caller, as Windows' x86 ntdll does (wine64 cannot run PE32 programs here,
+    and the x64 build has no fs:[0] chain to compare with)."""
+    g = guise([SAMPLES / "rtlunwind-x86.exe"], tmp_path, prefix)
+    assert (g.stdout, g.status) == (RTLUNWIND_X86, 0), g.stderr

@@ -25,6 +25,7 @@ from .errors import (STATUS_ACCESS_VIOLATION, STATUS_BREAKPOINT, STATUS_ILLEGAL_
                      STATUS_INTEGER_DIVIDE_BY_ZERO)
 
 EXCEPTION_NONCONTINUABLE = 0x1
+STATUS_INVALID_UNWIND_TARGET = 0xC0000029
 EXCEPTION_CONTINUE_EXECUTION = 0xFFFFFFFF       # -1 from a filter or vectored handler
 ExceptionContinueExecution = 0
 NAMES = {STATUS_ACCESS_VIOLATION: "access violation", STATUS_INTEGER_DIVIDE_BY_ZERO: "integer divide by zero",
@@ -289,6 +290,47 @@ def _dispatch_chain(t, rec, ctx_addr):
             return True
         frame = t.mem.ptr(frame)
     return False
+
+
+def RtlUnwind(p, target_frame, target_ip, rec, retval):
+    """Unwind to ``target_frame``: x86 calls the handler of every fs:[0] registration
+    above it with EXCEPTION_UNWINDING (EXCEPTION_EXIT_UNWIND too when there is no
+    target) and unlinks it, then returns ``retval`` to the caller, as MSVC's
+    ``_except_handler3``/``_global_unwind2`` expect; the target's own handler is not
+    called.  x64 does RtlUnwindEx's walk with no context record."""
+    from . import unwind as U
+    from .process import Call
+    if p.bits == 64:
+        yield from U.unwind_to(p, capture_caller(p), target_frame, target_ip, rec, retval)
+        return
+    if not rec:
+        rec = p.heap.alloc(X86["record"], zero=True)
+        write_record(p, rec, U.STATUS_UNWIND, 0, capture_caller(p, 16)["eip"])
+    set_record_flags(p, rec, record_flags(p, rec) | U.EXCEPTION_UNWINDING
+                     | (0 if target_frame else U.EXCEPTION_EXIT_UNWIND))
+    ctx = capture_caller(p, 16)
+    ctx_buf = p.heap.alloc(X86["size"], zero=True)
+    disp = p.heap.alloc(4, zero=True)
+    try:
+        frame = p.mem.ptr(p.teb)
+        while frame != 0xFFFFFFFF and frame != target_frame:
+            if not (p.stack_lo <= frame < p.stack_hi) or frame & 3 or (target_frame and frame > target_frame):
+                raise Unhandled(U.STATUS_BAD_STACK if not target_frame or frame < target_frame
+                                else STATUS_INVALID_UNWIND_TARGET,
+                                f"RtlUnwind: frame {frame:#x} on the way to {target_frame:#x} is not valid")
+            write_context(p, ctx_buf, ctx)
+            call = Call(p.mem.ptr(frame + 4), (rec, frame, ctx_buf, disp))
+            p.seh_calls.append((call, ctx))
+            yield call
+            p.seh_calls.pop()
+            frame = p.mem.ptr(frame)
+            p.mem.put_ptr(p.teb, frame)
+        if target_frame and frame != target_frame:
+            raise Unhandled(STATUS_INVALID_UNWIND_TARGET, f"RtlUnwind: {target_frame:#x} is not on the fs:[0] chain")
+    finally:
+        p.heap.free(ctx_buf)
+        p.heap.free(disp)
+    return retval
 
 
 def AddVectoredExceptionHandler(p, first, handler):

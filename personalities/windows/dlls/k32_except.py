@@ -12,6 +12,8 @@ ROWS = [
     fn("RaiseException", seh.RaiseException, "uint uint uint ptr", "void"),
     fn("AddVectoredExceptionHandler", seh.AddVectoredExceptionHandler, "uint ptr", "ptr"),
     fn("RemoveVectoredExceptionHandler", seh.RemoveVectoredExceptionHandler, "ptr", "uint"),
+    fn("RtlUnwind", seh.RtlUnwind, "ptr ptr ptr ptr", "void", level=PARTIAL,
+       note="x86: the fs:[0] chain, no collided unwinds; x64: RtlUnwindEx's walk"),
     fn("RtlCaptureContext", U.RtlCaptureContext, "ptr", "void"),
     fn("RtlLookupFunctionEntry", U.RtlLookupFunctionEntry, "ptr ptr ptr", "ptr", level=PARTIAL, note=X64_ONLY),
     fn("RtlVirtualUnwind", U.RtlVirtualUnwind, "uint ptr ptr ptr ptr ptr ptr ptr", "ptr", level=PARTIAL,
