@@ -257,11 +257,13 @@ def print_stats(result) -> None:
 
 
 def cmd_info(args) -> int:
+    import sandbox
     from .api import inspect
-    image, pers = inspect(args.prog)
+    fs = sandbox.default_view()
+    image, pers = inspect(args.prog, fs)
     if image.format == "pe":
-        from personalities.windows.report import describe
-        rows = [("file", args.prog)] + describe(image) + \
+        from personalities.windows.report import describe, dll_finder
+        rows = [("file", args.prog)] + describe(image, dll_finder(image, fs)) + \
             [("personality", f"{pers.name} ({pers.description})" if pers else "none")]
         width = max(len(k) for k, _ in rows)
         for k, v in rows:

@@ -13,6 +13,7 @@ INTERNAL = 125               # a bug in guise: please report it
 NOT_IMPLEMENTED = 122        # an option or feature guise does not have yet
 CANNOT_EXECUTE = 126         # malformed or unsupported executable, wrong machine
 NOT_FOUND = 127              # program or its interpreter not found
+DLL_NOT_FOUND = 116          # a Windows program imports a DLL that is neither emulated nor found
 
 TABLE = [
     (UNSUPPORTED_INSTRUCTION, "the guest used an instruction the emulated CPU does not implement"),
@@ -20,6 +21,7 @@ TABLE = [
     (INTERNAL, "internal error in guise"),
     (CANNOT_EXECUTE, "the program is not a loadable executable (malformed, wrong machine, unknown format)"),
     (NOT_FOUND, "the program or its ELF interpreter does not exist"),
+    (DLL_NOT_FOUND, "a DLL the Windows program imports is neither emulated nor found (STATUS_DLL_NOT_FOUND)"),
     (USAGE, "bad command line"),
 ]
 # a jail's limits end it with their own statuses (sandbox/limits.py; 124 is timeout(1)'s)

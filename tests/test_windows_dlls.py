@@ -7,7 +7,10 @@ side here), with the DLL names and pointer widths of the x86 build.
 """
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -71,12 +74,64 @@ def test_search_path(where, prefix, tmp_path):
     assert b"delay-loaded mydep_twice(5) = 10" in g.stdout
 
 
-def test_missing_program_dll_stops_at_its_first_call(prefix, tmp_path):
-    exe = ship(tmp_path, "x64", dlls=())
+DLL_NOT_FOUND = 116
+
+
+@pytest.mark.parametrize("arch", ["x64", "x86"])
+def test_missing_program_dll_stops_the_start(arch, wine, prefix, tmp_path):
+    """An imported DLL that is neither emulated nor found: the program never starts
+    (Windows and Wine: STATUS_DLL_NOT_FOUND before any of its code runs)."""
+    exe = ship(tmp_path, arch, dlls=())
     g = guise([exe], tmp_path, prefix)
-    assert g.stdout == b""
-    assert g.stderr.startswith(b"guise: not implemented: mylib-x64.dll!mylib_") and g.stderr.count(b"\n") == 1
+    assert g.stderr == f"guise: usedll-{arch}.exe: cannot find DLL mylib-{arch}.dll\n".encode()
+    assert (g.status, g.stdout) == (DLL_NOT_FOUND, b"")
+    (tmp_path / "w").mkdir()
+    wstatus, wout = wine([ship(tmp_path / "w", "x64", dlls=())], tmp_path)
+    assert (wstatus, wout) == (0xC0000135 & 0xFF, b"")
+
+
+def patched_import(exe, old: bytes, new: bytes) -> None:
+    """mylib next to ``exe`` with the DLL name ``old`` in its import table made ``new``."""
+    lib = exe.parent / f"mylib-{exe.stem.split('-')[1]}.dll"
+    data = lib.read_bytes()
+    assert data.count(old + b"\0") == 1 and len(new) <= len(old)
+    lib.write_bytes(data.replace(old + b"\0", new.ljust(len(old) + 1, b"\0")))
+
+
+@pytest.mark.parametrize("arch", ["x64", "x86"])
+def test_missing_dll_of_a_program_dll_is_named(arch, prefix, tmp_path):
+    exe = ship(tmp_path, arch)
+    patched_import(exe, b"msvcrt.dll", b"nosuch.dll")
+    g = guise([exe], tmp_path, prefix)
+    assert g.stderr == f"guise: mylib-{arch}.dll: cannot find DLL nosuch.dll\n".encode()
+    assert (g.status, g.stdout) == (DLL_NOT_FOUND, b"")
+
+
+def test_windows_own_dll_may_be_missing_until_called(prefix, tmp_path):
+    """A DLL every Windows has but guise does not emulate lets the program start; its
+    imports stop at their first call."""
+    exe = ship(tmp_path, "x64")
+    patched_import(exe, b"msvcrt.dll", b"winmm.dll")
+    g = guise([exe], tmp_path, prefix)
     assert g.status == NOT_IMPLEMENTED
+    assert g.stderr.startswith(b"guise: not implemented: winmm.dll!") and g.stderr.count(b"\n") == 1
+
+
+@pytest.mark.parametrize("present", [True, False])
+def test_info_marks_program_dlls(present, tmp_path):
+    exe = ship(tmp_path, "x64", dlls=("mylib",) if present else ())
+    p = subprocess.run([sys.executable, "-m", "guise", "info", str(exe)], capture_output=True, text=True,
+                       cwd=tmp_path, env={**os.environ, "GUISE_WINDOWS_PREFIX": str(tmp_path / "prefix")})
+    assert p.returncode == 0, p.stderr
+    line = next(line for line in p.stdout.splitlines() if line.startswith("imports mylib-x64.dll"))
+    if present:
+        assert "(program DLL)" in line and "[missing]" not in line
+        assert line.endswith("(from Z:" + str(exe.parent / "mylib-x64.dll").replace("/", "\\") + ")")
+        assert "missing DLLs" not in p.stdout
+    else:
+        assert "(DLL not found)" in line and "mylib_add [missing]" in line
+        assert "missing DLLs" in p.stdout and p.stdout.rstrip().splitlines()[-2].endswith("mylib-x64.dll")
+    assert not (tmp_path / "prefix").exists()      # guise info only reads
 
 
 @pytest.mark.parametrize("damage", ["truncated", "not a PE", "missing export"])

@@ -6,7 +6,11 @@ standard search order with SafeDllSearchMode): the program's directory, the
 prefix's System32, the current directory, then PATH.  A file found there is
 mapped, relocated when its preferred base is taken, and its own imports are
 bound the same way, recursively.  A module is registered before its imports are
-bound, so an import cycle finds it instead of loading it again.
+bound, so an import cycle finds it instead of loading it again.  A DLL that is
+not found stops the program before it starts, as Windows does (naming the DLL;
+LoadLibrary of a DLL that needs it fails with ERROR_MOD_NOT_FOUND), unless it
+is one of Windows' own DLLs (``sysdlls``): then its imports stop with "not
+implemented" at their first call.
 
 Modules are initialised dependencies first (their TLS callbacks, then their
 entry point with DLL_PROCESS_ATTACH; ``lpReserved`` is non-NULL for the DLLs a
@@ -32,6 +36,7 @@ from loader import pe as peloader
 from loader.errors import LoaderError
 from loader.mapping import map_image
 from . import apisets, strings, teb as tebmod, winerror as W
+from .sysdlls import is_system_dll
 from .vmem import MEM_IMAGE
 
 DLL_PROCESS_DETACH, DLL_PROCESS_ATTACH, DLL_THREAD_ATTACH = 0, 1, 2
@@ -40,6 +45,7 @@ MAX_FORWARDS = 16               # a forwarder chain longer than this is a loop
 MAX_DLL_FILE = 1 << 30
 STATIC = 1                      # lpReserved for the DLLs the program starts with
 STATUS_DLL_INIT_FAILED = 0xC0000142   # a DLL the program starts with said no
+DLL_NOT_FOUND_STATUS = 116            # guise's status for it (guise/exitcodes.py)
 
 
 class LoadFailure(Exception):
@@ -48,6 +54,11 @@ class LoadFailure(Exception):
     def __init__(self, message: str, error: int):
         super().__init__(message)
         self.error = error
+
+    @property
+    def status(self) -> int:
+        """guise's exit status when the program cannot start because of it."""
+        return DLL_NOT_FOUND_STATUS if self.error == W.ERROR_MOD_NOT_FOUND else 126
 
 
 class PeModule:
@@ -110,26 +121,26 @@ def key_of(name: str) -> str:
 
 
 # -- finding and mapping -----------------------------------------------------------------
-def _candidates(p, name: str):
-    if "\\" in name or ":" in name:
-        yield name
-        return
+def search_dirs(paths, exe_windows: str, path_var: str | None) -> list[str]:
+    """The directories LoadLibrary looks in, in order (SafeDllSearchMode)."""
+    dirs = [exe_windows.rsplit("\\", 1)[0], "C:\\Windows\\System32", paths.cwd()]
+    return dirs + [d for d in (path_var or "").split(";") if d]
+
+
+def _dirs(p) -> list[str]:
     from .dlls.k32_process import environment
-    dirs = [p.paths.to_windows(p.exe_guest).rsplit("\\", 1)[0], "C:\\Windows\\System32", p.paths.cwd()]
     path = environment(p).get("PATH")
-    if path is not None:
-        dirs += [d for d in path[1].split(";") if d]
-    for d in dirs:
-        yield d.rstrip("\\") + "\\" + name
+    return search_dirs(p.paths, p.paths.to_windows(p.exe_guest), path[1] if path is not None else None)
 
 
-def _read(p, name: str) -> tuple[str, bytes] | None:
-    """(Windows path, contents) of the first file ``name`` names on the search path,
-    None if there is none or it is one of Wine's system DLLs."""
-    for cand in _candidates(p, name):
+def find_file(paths, name: str, dirs: list[str]) -> tuple[str, bytes] | None:
+    """(Windows path, contents) of the first regular file ``name`` names in ``dirs``
+    (a name with a directory in it is taken as it is); None if there is none."""
+    cands = [name] if ("\\" in name or ":" in name) else [d.rstrip("\\") + "\\" + name for d in dirs]
+    for cand in cands:
         try:
-            guest = p.paths.to_guest(cand)
-            fd = p.fs.open(guest, os.O_RDONLY | os.O_CLOEXEC)
+            guest = paths.to_guest(cand)
+            fd = paths.fs.open(guest, os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
             continue
         try:
@@ -141,10 +152,28 @@ def _read(p, name: str) -> tuple[str, bytes] | None:
             continue
         finally:
             os.close(fd)
-        if data[0x40:0x40 + len(WINE_BUILTIN)] == WINE_BUILTIN:
-            return None
-        return p.paths.to_windows(p.fs.absolute(guest)), data
+        return paths.to_windows(paths.fs.absolute(guest)), data
     return None
+
+
+def is_wine_builtin(data: bytes) -> bool:
+    return data[0x40:0x40 + len(WINE_BUILTIN)] == WINE_BUILTIN
+
+
+def _read(p, name: str) -> tuple[str, bytes] | None:
+    """(Windows path, contents) of the program DLL ``name``: None if there is no file
+    by that name on the search path, or the first one is one of Wine's system DLLs."""
+    found = find_file(p.paths, name, _dirs(p))
+    return None if found is None or is_wine_builtin(found[1]) else found
+
+
+def can_be_missing(p, name: str) -> bool:
+    """Whether an import of ``name`` that no file answers still lets the program start:
+    a DLL of Windows itself (sysdlls.py), or one of Wine's that lies on the search path."""
+    if is_system_dll(name):
+        return True
+    found = find_file(p.paths, file_name(name), _dirs(p))
+    return found is not None and is_wine_builtin(found[1])
 
 
 def map_pe(p, image, base: int, name: str) -> None:
@@ -208,7 +237,10 @@ def bind_imports(p, image, owner: PeModule | None = None) -> None:
     for imp in info.imports:
         if imp.delayed:
             continue
-        target = None if is_emulated(imp.dll) else load(p, imp.dll)
+        emulated = is_emulated(imp.dll)
+        target = None if emulated else load(p, imp.dll)
+        if target is None and not emulated and not can_be_missing(p, imp.dll):
+            raise LoadFailure(f"{_importer(p, owner)}: cannot find DLL {imp.dll}", W.ERROR_MOD_NOT_FOUND)
         if target is not None and owner is not None:
             owner.deps.append(target)
         for e in imp.entries:
@@ -217,11 +249,14 @@ def bind_imports(p, image, owner: PeModule | None = None) -> None:
             else:
                 addr = export_address(p, target, e.name, e.ordinal, owner)
                 if not addr:
-                    who = owner.name if owner is not None else os.path.basename(os.fsdecode(p.exe_guest))
-                    raise LoadFailure(f"{target.path}: no export {e.label} (imported by {who})",
+                    raise LoadFailure(f"{target.path}: no export {e.label} (imported by {_importer(p, owner)})",
                                       W.ERROR_PROC_NOT_FOUND)
             mem[e.iat_rva:e.iat_rva + step] = addr.to_bytes(step, "little")
     peloader._fill(image)
+
+
+def _importer(p, owner: PeModule | None) -> str:
+    return owner.name if owner is not None else os.path.basename(os.fsdecode(p.exe_guest))
 
 
 def export_address(p, mod: PeModule, name: str | None, ordinal: int | None,

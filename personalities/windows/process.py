@@ -389,7 +389,7 @@ class WindowsProcess:
         try:
             modules.bind_imports(self, self.image)
         except modules.LoadFailure as e:
-            raise ExecFailure(str(e), 126) from None
+            raise ExecFailure(str(e), e.status) from None
         modules.pin_all(self)
 
     # -- calls back into the guest --------------------------------------------------
