@@ -196,6 +196,21 @@ def test_multiboot_kernel_talks_over_virtio_console(tmp_path):
     assert p.returncode == 0 and p.stderr == b"guise vm: powered off (code 0)\n"
 
 
+# a driver that puts queue 0's available ring outside RAM, notifies, and powers off with the status register
+RING_OUTSIDE_RAM = ("movl $0xF0000000, 0xd0000090\nmovl $1, 0xd0000044\nmovl $0, 0xd0000050\n"
+                    "mov 0xd0000070, %eax\nout %al, $0xf4\nhlt\n")
+
+
+@pytest.mark.parametrize("backend", ["unicorn", "kvm"])
+def test_a_queue_outside_ram_sets_needs_reset_and_the_guest_goes_on(tmp_path, backend):
+    from test_vm_kvm import WHY_NOT, _tiny_kernel
+    if backend == "kvm" and WHY_NOT:
+        pytest.skip(f"no usable KVM: {WHY_NOT}")
+    image = sector_zero_image(tmp_path / "d.img")
+    p = vm("run", "--multiboot", _tiny_kernel(tmp_path, RING_OUTSIDE_RAM), "--disk", image, "--backend", backend)
+    assert p.returncode == 64 and p.stderr == b"guise vm: powered off (code 64)\n", p.stderr   # DEVICE_NEEDS_RESET
+
+
 def test_disk_option_errors_are_one_line(tmp_path):
     p = vm("run", "--multiboot", MBVIRTIO, "--disk", tmp_path / "x")
     assert p.returncode == 127 and p.stderr.count(b"\n") == 1 and b"No such file" in p.stderr

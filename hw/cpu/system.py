@@ -32,6 +32,17 @@ class Exit:
     detail: str = ""
 
 
+class OutsideRam(ValueError):
+    """A host-side access to guest-physical memory (a boot loader, a device's
+    DMA) that is not all in RAM: the caller decides what the guest sees."""
+
+
+def check_ram(addr: int, size: int, ram_bytes: int) -> None:
+    """OutsideRam unless [addr, addr + size) is guest RAM."""
+    if addr < 0 or size < 0 or addr + size > ram_bytes:
+        raise OutsideRam(f"guest RAM [{addr:#x}, +{size:#x}) is outside the {ram_bytes >> 20} MiB")
+
+
 def triple_fault(why: str) -> Exit:
     return Exit("reboot", detail=f"triple fault ({why}); a PC resets")
 
@@ -49,11 +60,12 @@ class SystemCpu(abc.ABC):
         self.costs = TrapCosts(self.trap_extra) if measure else None
         self.trace: Optional[Callable[[str], None]] = None
 
-    # guest-physical RAM, for boot loaders ------------------------------------------
+    # guest-physical RAM, for boot loaders and devices: OutsideRam beyond it ----------
     @abc.abstractmethod
     def write(self, addr: int, data: bytes) -> None: ...
     @abc.abstractmethod
     def read(self, addr: int, size: int) -> bytes: ...
+
 
     # boot states ---------------------------------------------------------------------
     @abc.abstractmethod

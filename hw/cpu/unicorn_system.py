@@ -44,7 +44,7 @@ from hw.x86 import (D_A, D_B, D_CS, D_G, D_P, D_S, D_W, DATA, ENV_HFLAGS, ENV_SE
                     HF_SS32, R_CS, R_DS, R_ES, R_SS, SEG_SIZE)
 from unicorn.unicorn_py3.unicorn import uclib as _lib
 from .stopswitch import StopSwitch
-from .system import Exit, SystemCpu, triple_fault
+from .system import Exit, OutsideRam, SystemCpu, check_ram, triple_fault
 
 IF = 0x200
 HLT = 0xF4
@@ -164,9 +164,11 @@ class UnicornSystem(SystemCpu):
 
     # -- memory and boot states -------------------------------------------------------
     def write(self, addr: int, data: bytes) -> None:
+        check_ram(addr, len(data), self.ram_bytes)
         self.uc.mem_write(addr, data)
 
     def read(self, addr: int, size: int) -> bytes:
+        check_ram(addr, size, self.ram_bytes)
         return bytes(self.uc.mem_read(addr, size))
 
     def enter_protected(self, entry: int, regs: dict[str, int]) -> None:
@@ -330,18 +332,22 @@ class UnicornSystem(SystemCpu):
 
     def _deliver32(self, vector: int) -> bool:
         """Take ``vector`` through the guest's 32-bit IDT: push EFLAGS, CS, EIP, load
-        the gate's CS:EIP, and clear IF for an interrupt gate (ring 0 only)."""
+        the gate's CS:EIP, and clear IF for an interrupt gate (ring 0 only).  False
+        if it cannot: no present gate, or the IDT or the stack outside RAM."""
         _, base, limit, _ = self.uc.reg_read(UC_X86_REG_IDTR)
         if vector * 8 + 7 > limit:
-            return False
-        lo, selector, _zero, attr, hi = struct.unpack("<HHBBH", self.read(base + vector * 8, 8))
-        if not attr & 0x80 or attr & 0x0F not in (0x0E, 0x0F):
             return False
         flags = self.uc.reg_read(UC_X86_REG_EFLAGS)
         esp = self.uc.reg_read(UC_X86_REG_ESP) - 12
         eip = self.uc.reg_read(UC_X86_REG_EIP)
         cs = self.uc.reg_read(UC_X86_REG_CS)
-        self.write(esp, struct.pack("<III", eip, cs, flags))
+        try:
+            lo, selector, _zero, attr, hi = struct.unpack("<HHBBH", self.read(base + vector * 8, 8))
+            if not attr & 0x80 or attr & 0x0F not in (0x0E, 0x0F):
+                return False
+            self.write(esp, struct.pack("<III", eip, cs, flags))
+        except OutsideRam:
+            return False
         self.uc.reg_write(UC_X86_REG_ESP, esp)
         if selector != cs:
             self.uc.reg_write(UC_X86_REG_CS, selector)

@@ -9,7 +9,9 @@ acknowledgement) and the queues; the device behind it gives its ID, its
 feature bits, its configuration space and ``serve(queue, transport)``, which
 takes the available buffers and returns them used.  Buffers are read and
 written in guest RAM through ``memory`` (``read(addr, size)``,
-``write(addr, data)``): a device never sees a CPU back end.
+``write(addr, data)``, which raise ``OutsideRam`` beyond it): a device never
+sees a CPU back end.  A queue or buffer outside RAM, like a malformed chain,
+sets DEVICE_NEEDS_RESET, as the spec allows, and the guest goes on.
 
 Only what a Linux guest negotiates is offered: VIRTIO_F_VERSION_1, no event
 index, no indirect descriptors, so a request is one chain of direct
@@ -19,6 +21,8 @@ offer sees FEATURES_OK cleared, as the spec asks.
 from __future__ import annotations
 
 import struct
+
+from hw.cpu.system import OutsideRam
 
 MAGIC, VENDOR = 0x74726976, 0x53495547         # "virt", "GUIS"
 VERSION_1 = 1 << 32
@@ -180,7 +184,7 @@ class VirtioMmio:
         q = self.queues[index]
         try:
             served = self.device.serve(q, self)
-        except QueueError:
+        except (QueueError, OutsideRam):
             self.status |= STATUS_NEEDS_RESET
             self._interrupt(INT_CONFIG)
             return

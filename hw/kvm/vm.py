@@ -14,6 +14,7 @@ import mmap
 import os
 
 from hw import memory
+from hw.cpu.system import check_ram
 from . import abi
 
 
@@ -89,8 +90,7 @@ class Vm:
         memory.free(self.ram, self.ram_bytes)
 
     def _check(self, addr: int, size: int) -> None:
-        if addr < 0 or size < 0 or addr + size > self.ram_bytes:
-            raise ValueError(f"guest RAM [{addr:#x}, +{size:#x}) is outside the {self.ram_bytes >> 20} MiB")
+        check_ram(addr, size, self.ram_bytes)
 
 
 class Vcpu:
