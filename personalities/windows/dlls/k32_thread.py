@@ -1,5 +1,6 @@
 """kernel32 and msvcrt: threads (CreateThread, _beginthreadex, ExitThread, exit codes,
-resuming), sleeping and yielding, TLS and FLS slots.
+suspending and resuming, their contexts, DisableThreadLibraryCalls), sleeping and
+yielding, TLS and FLS slots.
 
 Threads are real guest threads (see ../threads.py); TLS slots live in each TEB
 where TlsGetValue reads them, FLS values per thread in Python with their
