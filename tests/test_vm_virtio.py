@@ -21,8 +21,10 @@ import sys
 import time
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from conftest import ROOT, SAMPLES
+from hw.cpu.system import check_ram
 from test_vm_linux import KERNEL, busybox_initramfs, need_kernel, vm
 
 MBVIRTIO = SAMPLES / "mbvirtio.elf"
@@ -239,13 +241,17 @@ def test_multiboot_kernel_reads_sector_zero_through_virtio_blk(tmp_path):
 
 # -- the transport and the device, by their registers ------------------------------------
 class Ram:
+    """Guest RAM as the back ends show it to devices: OutsideRam beyond its end."""
+
     def __init__(self, size):
         self.data = bytearray(size)
 
     def read(self, addr, size):
+        check_ram(addr, size, len(self.data))
         return bytes(self.data[addr:addr + size])
 
     def write(self, addr, data):
+        check_ram(addr, len(data), len(self.data))
         self.data[addr:addr + len(data)] = data
 
 
@@ -328,6 +334,8 @@ def test_virtio_blk_serves_reads_writes_and_flushes_over_mmio(tmp_path):
     assert request(4, 0, 0x8000, 0, False) == 0             # flush
     assert request(0, 15, 0x8000, 1024, True) == 1          # past the end: I/O error
     assert request(9, 0, 0x8000, 16, True) == 2             # unknown request: unsupported
+    assert request(0, 0, 0x8000, 0xFFFFFFF0, True) == 1     # a 4 GiB read: an I/O error, nothing allocated
+    assert d.used(0)[1] == 1                                # only the status byte written
 
 
 def test_virtio_console_transmits_and_keeps_input_until_the_guest_has_buffers():
@@ -350,6 +358,37 @@ def test_virtio_console_transmits_and_keeps_input_until_the_guest_has_buffers():
     con.feed(b"!", d.dev)
     assert d.used(0) == (2, 8) and d.ram.read(0xA000, 8) == b" buffer!"
     d.take_interrupt()
+
+
+REGISTER = st.sampled_from([0x14, 0x20, 0x24, 0x30, 0x38, 0x44, 0x50, 0x64, 0x70, 0x80, 0x84, 0x90, 0x94,
+                            0xA0, 0xA4, 0x100, 0x104, 0x108])
+# addresses and values a guest driver might write: small ones land in RAM, the rest do not
+VALUE = st.one_of(st.integers(0, 16), st.sampled_from([0x8000, 0x1FFF0, 0x20000, 0xFFFFFFFF]),
+                  st.integers(0, 0xFFFFFFFF))
+
+
+@settings(max_examples=150, deadline=None)
+@given(writes=st.lists(st.tuples(REGISTER, VALUE), max_size=40), garbage=st.binary(min_size=64, max_size=64))
+def test_random_register_writes_never_raise(tmp_path_factory, writes, garbage):
+    """Whatever a guest writes to a virtio-mmio window, with rings anywhere and
+    garbage in them, the transport and its devices never raise into the VMM."""
+    from hw.devices.virtio_blk import VirtioBlk
+    from hw.devices.virtio_console import VirtioConsole
+    from hw.devices.virtio_mmio import VirtioMmio
+    from hw.diskimage import DiskImage
+    img = tmp_path_factory.getbasetemp() / "fuzz.img"
+    if not img.exists():
+        img.write_bytes(bytes(4096))
+    for device in (VirtioBlk(DiskImage(str(img), "cow")), VirtioConsole(lambda data: None)):
+        ram = Ram(1 << 17)
+        for at in range(0, 1 << 17, 0x2000):
+            ram.write(at, garbage)
+        dev = VirtioMmio(0xD0000000, lambda level: None, ram, device)
+        for reg, value in writes:
+            dev.mmio_write(reg, 4, value)
+            dev.mmio_read(reg, 4)
+        if isinstance(device, VirtioConsole):
+            device.feed(b"typed", dev)
 
 
 def test_a_read_write_image_takes_the_writes():

@@ -49,7 +49,10 @@ class VirtioBlk:
         return served
 
     def _request(self, chain, transport) -> int:
-        """Carry out one request; the bytes written into the chain (data and status)."""
+        """Carry out one request; the bytes written into the chain (data and status).
+        Only what the request produced is written, then the status into the chain's
+        last writable byte: the chain's lengths are the guest's, and never decide
+        how much the host allocates."""
         out = transport.gather(chain)
         room = sum(length for _, length, writable in chain if writable)
         if len(out) < 16 or room < 1:
@@ -74,11 +77,12 @@ class VirtioBlk:
                 self.disk.flush()
                 self.counts["flushes"] += 1
             elif kind == T_GET_ID:
-                data = os.path.basename(self.disk.path).encode()[:ID_BYTES].ljust(min(ID_BYTES, room - 1), b"\0")
+                data = os.path.basename(self.disk.path).encode()[:ID_BYTES].ljust(ID_BYTES, b"\0")[:room - 1]
             else:
                 status = S_UNSUPP
         except (DiskImageError, OSError):
             self.counts["errors"] += 1
             data, status = b"", S_IOERR
-        data = data.ljust(room - 1, b"\0")[:room - 1]
-        return transport.scatter(chain, data + bytes([status]))
+        written = transport.scatter(chain, data)
+        transport.put_last(chain, bytes([status]))
+        return written + 1

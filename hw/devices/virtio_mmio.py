@@ -200,6 +200,14 @@ class VirtioMmio:
         """The device-readable part of a chain, in order."""
         return b"".join(self.memory.read(addr, length) for addr, length, writable in chain if not writable)
 
+    def put_last(self, chain, data: bytes) -> None:
+        """Write ``data`` at the end of the chain's device-writable part (virtio-blk's
+        status byte comes last, whatever the request wrote before it)."""
+        for addr, length, writable in reversed(chain):
+            if writable and length >= len(data):
+                self.memory.write(addr + length - len(data), data)
+                return
+
     def scatter(self, chain, data: bytes) -> int:
         """Write ``data`` into the device-writable part of a chain; bytes written."""
         done = 0
