@@ -43,6 +43,7 @@ CASES = {
     "wide": (["two words", "x"], {}),   # wmain, __wgetmainargs, code pages, wide printf
     "math": ([], {}),             # doubles in xmm registers / on the stack, results in xmm0 / st(0)
     "dirs": ([], {}),             # FindFirstFile wildcards, qsort calling back into the guest
+    "errnothreads": ([], {}),     # errno and _doserrno per thread (_errno(), __doserrno())
 }
 STDIN = {"lines": b"first\r\nsecond\nthird\r\nlast"}
 # what legitimately differs in a 32-bit build: %p prints pointer-width digits

@@ -6,7 +6,7 @@ import math
 import re
 
 from .. import strings
-from .crt_startup import set_errno
+from .crt_errno import set_errno
 
 EDOM, ERANGE = 33, 34
 _NUMBER = re.compile(rb"[ \t\n\v\f\r]*([+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan))",

@@ -1,12 +1,13 @@
 """msvcrt start-up and shut-down: what mingw-w64's crtexe calls before and after
 main (__getmainargs, _initterm, _onexit/atexit, exit/_cexit), the CRT's data
-exports (_iob, _fmode, _acmdln, __initenv...) and errno, locale "C", signal."""
+exports (_iob, _fmode, _acmdln, __initenv...), locale "C", signal (errno: crt_errno)."""
 from __future__ import annotations
 
 from .. import cmdline, strings
 from ..errors import ProcessExit
 from ..process import Call
 from . import crt_stdio
+from .crt_errno import set_errno
 
 EINVAL = 22
 SIGNALS = {2, 4, 8, 11, 15, 21, 22}
@@ -141,17 +142,6 @@ def abort(p):
     crt_stdio.emergency(p, b"\r\nThis application has requested the Runtime to terminate it in an unusual way.\r\n"
                            b"Please contact the application's support team for more information.\r\n")
     raise ProcessExit(3)
-
-
-def errno_ptr(p) -> int:
-    st = _state(p)
-    if "errno" not in st:
-        st["errno"] = p.heap.alloc(4, zero=True)
-    return st["errno"]
-
-
-def set_errno(p, value: int) -> None:
-    p.mem.put_u32(errno_ptr(p), value)
 
 
 def signal(p, sig, handler):

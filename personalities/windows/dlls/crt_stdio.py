@@ -14,6 +14,7 @@ import os
 from .. import printf, strings, sync
 from ..handles import FileObject
 from ..spec import VarArgs
+from .crt_errno import errno_ptr, set_errno, set_os_error
 
 EOF_ = 0xFFFFFFFF
 O_TEXT, O_BINARY = 0x4000, 0x8000
@@ -68,11 +69,6 @@ def _fileobj(p, fd: int) -> FileObject | None:
     h = _crt(p)["fds"].get(fd)
     obj = p.handles.get(h) if h is not None else None
     return obj if isinstance(obj, FileObject) else None
-
-
-def _set_errno(p, value: int) -> None:
-    from .crt_startup import set_errno
-    set_errno(p, value)
 
 
 # -- the byte layer --------------------------------------------------------------------
@@ -212,7 +208,7 @@ def _render(p, fmt: int, args: VarArgs, wide: bool = False) -> bytes:
 def _out(p, fp: int, data: bytes) -> int:
     s = _stream(p, fp)
     if s is None:
-        _set_errno(p, E.EINVAL)
+        set_errno(p, E.EINVAL)
         return -1
     return len(data) if write(p, s, data) else -1
 
@@ -379,7 +375,7 @@ def _new_fd(p, obj: FileObject, text: bool) -> int:
 def fopen(p, name, mode):
     parsed = _parse_mode(strings.read_a(p.mem, mode))
     if parsed is None:
-        _set_errno(p, E.EINVAL)
+        set_errno(p, E.EINVAL)
         return 0
     flags, text, readable, writable, append = parsed
     if text is None:
@@ -389,7 +385,7 @@ def fopen(p, name, mode):
     try:
         fd = p.fs.open(p.paths.to_guest(wname), flags | os.O_CLOEXEC, 0o666)
     except OSError as e:
-        _set_errno(p, e.errno or E.EINVAL)
+        set_os_error(p, e)
         return 0
     obj = FileObject(fd, wname, append=append)
     cfd = _new_fd(p, obj, text)
@@ -402,7 +398,7 @@ def fclose(p, fp):
     st = _crt(p)
     s = st["streams"].get(fp)
     if s is None:
-        _set_errno(p, E.EINVAL)
+        set_errno(p, E.EINVAL)
         return -1
     r = flush(p, s)
     del st["streams"][fp]
@@ -418,7 +414,7 @@ def fseek(p, fp, offset, whence):
     s = _stream(p, fp)
     f = _fileobj(p, s.fd) if s is not None else None
     if f is None or whence not in (0, 1, 2):
-        _set_errno(p, E.EINVAL)
+        set_errno(p, E.EINVAL)
         return -1
     off = offset - (1 << 32) if offset & 0x80000000 else offset
     flush(p, s)
@@ -429,7 +425,7 @@ def fseek(p, fp, offset, whence):
     try:
         os.lseek(f.fd, off, whence)
     except OSError as e:
-        _set_errno(p, e.errno or E.EINVAL)
+        set_os_error(p, e)
         return -1
     return 0
 
@@ -438,7 +434,7 @@ def ftell(p, fp):
     s = _stream(p, fp)
     f = _fileobj(p, s.fd) if s is not None else None
     if f is None:
-        _set_errno(p, E.EINVAL)
+        set_errno(p, E.EINVAL)
         return -1
     pos = os.lseek(f.fd, 0, os.SEEK_CUR)
     return pos + len(s.wbuf) - len(s.rbuf)
@@ -459,7 +455,7 @@ def fileno(p, fp):
 def setmode(p, fd, mode):
     st = _crt(p)
     if fd not in st["fds"] or mode not in (O_TEXT, O_BINARY):
-        _set_errno(p, E.EINVAL)
+        set_errno(p, E.EINVAL)
         return -1
     old = st["fdmode"].get(fd, O_TEXT)
     st["fdmode"][fd] = mode
@@ -485,7 +481,7 @@ def isatty(p, fd):
 def get_osfhandle(p, fd):
     h = _crt(p)["fds"].get(fd)
     if h is None:
-        _set_errno(p, E.EBADF)
+        set_errno(p, E.EBADF)
         return (1 << p.bits) - 1
     return h
 
@@ -494,7 +490,7 @@ def remove(p, name):
     try:
         p.fs.unlink(p.paths.to_guest(strings.read_a(p.mem, name)))
     except OSError as e:
-        _set_errno(p, e.errno or E.EINVAL)
+        set_os_error(p, e)
         return -1
     return 0
 
@@ -503,13 +499,12 @@ def rename(p, old, new):
     try:
         p.fs.rename(p.paths.to_guest(strings.read_a(p.mem, old)), p.paths.to_guest(strings.read_a(p.mem, new)))
     except OSError as e:
-        _set_errno(p, e.errno or E.EINVAL)
+        set_os_error(p, e)
         return -1
     return 0
 
 
 def perror(p, s):
-    from .crt_startup import errno_ptr
     from .crt_string import MESSAGES
     n = p.mem.u32(errno_ptr(p))
     prefix = strings.raw(p.mem, s) + b": " if s and strings.raw(p.mem, s) else b""

@@ -5,7 +5,7 @@ memcpy of a megabyte is two host calls, not a million."""
 from __future__ import annotations
 
 from .. import strings
-from .crt_startup import set_errno
+from .crt_errno import set_errno
 
 ERANGE = 34
 PAGE = 0x1000

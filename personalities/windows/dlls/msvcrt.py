@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..spec import Dll, PARTIAL, cdecl, data
 from . import k32_except as EXC, k32_sync as SYNC, k32_thread as THREAD
-from . import crt_math as M, crt_startup as S, crt_stdio as IO, crt_string as STR, crt_time as T
+from . import crt_errno as ERR, crt_math as M, crt_startup as S, crt_stdio as IO, crt_string as STR, crt_time as T
 
 
 def _ptr(p):
@@ -32,7 +32,12 @@ ROWS = [
     cdecl("abort", S.abort, "", "void"),
     cdecl("signal", S.signal, "int ptr", "ptr", level=PARTIAL,
           note="handlers are recorded; no signal is ever raised to them yet"),
-    cdecl("_errno", S.errno_ptr, "", "ptr"),
+    cdecl("_errno", ERR.errno_ptr, "", "ptr"),
+    cdecl("__doserrno", ERR.doserrno_ptr, "", "ptr"),
+    cdecl("_get_errno", ERR.get_errno, "ptr"),
+    cdecl("_set_errno", ERR.set_errno_export, "int"),
+    cdecl("_get_doserrno", ERR.get_doserrno, "ptr"),
+    cdecl("_set_doserrno", ERR.set_doserrno, "uint"),
     cdecl("__p__fmode", S.p_fmode, "", "ptr"),
     cdecl("__p__commode", S.p_commode, "", "ptr"),
     cdecl("__p__acmdln", S.p_acmdln, "", "ptr"),
