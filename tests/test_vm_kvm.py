@@ -158,6 +158,7 @@ def test_stats_count_the_same_port_io_on_both_back_ends():
     assert k["interrupts injected"] == k["interrupts"] == u["interrupts"] == 10
     assert k["HLT"][0] >= 10                              # the kernel sleeps in HLT between ticks
     assert len(k["port I/O"]) == 4 and k["port I/O"][3] > 0 and len(u["port I/O"]) == 3
+    assert k["KVM_RUN"][0] == sum(row[0] for row in k.values() if isinstance(row, tuple) and len(row) == 4)
 
 
 @pytest.mark.parametrize("faster", ["kvm", "unicorn"])

@@ -17,8 +17,9 @@ ROW = re.compile(r"guise vm:   (\S.*?) +(\d+) +(\d+\.\d) +(\d+\.\d)(?: +(\d+\.\d
 
 
 def trap_table(stderr: bytes) -> dict:
-    """The --stats trap table -> {kind: (count, µs each, ms total[, extra µs each])}, and
-    "interrupts" (the machine's) and "interrupts injected" (KVM's) as counts."""
+    """The --stats trap table -> {kind: (count, µs each, ms total[, extra µs each])},
+    {run call: (calls, ms)}, and "interrupts" (the machine's) and "interrupts
+    injected" (KVM's) as counts."""
     lines = stderr.decode().splitlines()
     heads = [i for i, line in enumerate(lines) if HEADER.match(line)]
     assert len(heads) == 1, stderr
@@ -29,6 +30,8 @@ def trap_table(stderr: bytes) -> dict:
             table[m.group(1)] = (int(m.group(2)), *(float(g) for g in m.groups()[2:] if g is not None))
         elif (m := re.fullmatch(r"guise vm: interrupts injected (\d+)", line)):
             table["interrupts injected"] = int(m.group(1))
+        elif (m := re.fullmatch(r"guise vm:   running the guest: (\d+) (\S+) calls, (\d+\.\d) ms", line)):
+            table[m.group(2)] = (int(m.group(1)), float(m.group(3)))
     table["interrupts"] = int(re.search(r"interrupts (\d+);", lines[1]).group(1))
     return table
 
@@ -41,6 +44,9 @@ def test_unicorn_hook_calls_with_their_cost():
     assert count > 200                               # every UART, PIC, PIT and CMOS access, one by one
     assert 0 < each < 1000 and total == pytest.approx(count * each / 1000, abs=0.11)
     assert t["interrupts"] == 10
+    runs, ms = t["uc_emu_start"]
+    assert runs == int(re.search(r"slices (\d+)", p.stderr.decode()).group(1))
+    assert total <= ms + 0.1                         # the hooks run inside uc_emu_start
 
 
 def test_without_stats_nothing_is_measured():
@@ -54,7 +60,7 @@ def test_without_stats_nothing_is_measured():
 
 def test_timed_handlers_count_time_and_pass_values_and_errors_through():
     from hw.cpu.trapcost import TrapCosts
-    costs = TrapCosts()
+    costs = TrapCosts("run")
     add = costs.timed("add", lambda a, b: a + b)
     assert add(2, 3) == 5 and add(1, 1) == 2
 

@@ -51,13 +51,14 @@ class SystemCpu(abc.ABC):
     name: str                   # "unicorn" or "kvm", for --stats and errors
     trap_title: str             # what --stats calls its traps
     trap_extra = ""             # a back end's extra --stats column (TrapCosts)
+    run_call: str               # what runs the guest's code, for --stats
     kernel_args = ""            # what a Linux guest's command line needs on this back end
 
     def __init__(self, ram_bytes: int, bus, long_mode: bool, stopping: Callable[[], bool],
                  measure: bool = False):
         self.ram_bytes, self.bus, self.long_mode, self.stopping = ram_bytes, bus, long_mode, stopping
         # --stats: count and time the traps (hw/cpu/trapcost.py); None keeps that off the hot path
-        self.costs = TrapCosts(self.trap_extra) if measure else None
+        self.costs = TrapCosts(self.run_call, self.trap_extra) if measure else None
         self.trace: Optional[Callable[[str], None]] = None
 
     # guest-physical RAM, for boot loaders and devices: OutsideRam beyond it ----------

@@ -17,11 +17,18 @@ class TrapCosts:
     the KVM_RUN that ended with the exit (the guest's run plus the hypervisor's
     work), an extra column."""
 
-    def __init__(self, extra: str = ""):
+    def __init__(self, run_call: str, extra: str = ""):
         self.counts: collections.Counter[str] = collections.Counter()
         self.seconds: collections.Counter[str] = collections.Counter()
         self.extra_name = extra
         self.extra: collections.Counter[str] = collections.Counter()
+        self.run_call = run_call            # the call that runs guest code: uc_emu_start, KVM_RUN
+        self.runs, self.run_seconds = 0, 0.0
+
+    def ran(self, seconds: float) -> None:
+        """One call of ``run_call`` took ``seconds`` of host time."""
+        self.runs += 1
+        self.run_seconds += seconds
 
     def add(self, kind: str, seconds: float, calls: int = 1, extra: float = 0.0) -> None:
         """``calls`` 0 adds time to a trap already counted (work its hook left for later)."""
@@ -43,7 +50,8 @@ class TrapCosts:
         return measured
 
     def table(self, title: str) -> list[str]:
-        """Lines: a header, then one row per kind, the busiest first."""
+        """Lines: a header, one row per kind, the busiest first, and the time in
+        the calls that ran the guest, to set the traps against."""
         head = f"{title:<24}{'count':>9}{'µs each':>10}{'ms total':>10}"
         rows = [head + (f"  {self.extra_name} (µs each)" if self.extra_name else "")]
         for kind, n in self.counts.most_common():
@@ -54,4 +62,5 @@ class TrapCosts:
             rows.append(row)
         if len(rows) == 1:
             rows.append("  none")
+        rows.append(f"  running the guest: {self.runs} {self.run_call} calls, {self.run_seconds * 1e3:.1f} ms")
         return rows

@@ -124,6 +124,7 @@ class UnicornSystem(SystemCpu):
     the ctypes callback around it (about 2 µs a call: ARCHITECTURE.md)."""
     name = "unicorn"
     trap_title = "unicorn hook calls"
+    run_call = "uc_emu_start"
 
     @property
     def kernel_args(self) -> str:
@@ -258,12 +259,15 @@ class UnicornSystem(SystemCpu):
         if self._window:
             seconds, self._window = min(seconds, WINDOW_SLICE), False
         self.preempter.arm(seconds)
+        t0 = time.perf_counter() if self.costs is not None else 0.0
         try:
             uc.emu_start(self.pc(), NOWHERE if self.long_mode else 0xFFFFFFFF)
         except UcError as e:
             return Exit("fault", detail=f"{e} at {self.pc():#x}")
         finally:
             preempted = self.preempter.disarm()
+            if self.costs is not None:
+                self.costs.ran(time.perf_counter() - t0)
         if self.end is not None:
             return self.end
         event, self.event = self.event, None

@@ -85,6 +85,7 @@ class KvmSystem(SystemCpu):
     name = "kvm"
     trap_title = "KVM exits"
     trap_extra = "in KVM_RUN"
+    run_call = "KVM_RUN"
 
     def __init__(self, ram_bytes, bus, long_mode, stopping, measure=False):
         super().__init__(ram_bytes, bus, long_mode, stopping, measure)
@@ -216,6 +217,7 @@ class KvmSystem(SystemCpu):
     def _count(self, kind: str, t0: float, t1: float, t2: Optional[float] = None) -> None:
         if self.costs is not None:
             self.costs.add(kind, 0.0 if t2 is None else t2 - t1, extra=t1 - t0)
+            self.costs.ran(t1 - t0)
 
     def _port_io(self, io) -> None:
         area, port, size = self.vcpu.area, io.port, io.size
