@@ -31,6 +31,14 @@ def test_wild_read_is_sigsegv():
     assert g.status == -11
 
 
+def test_jump_to_null_is_sigsegv():
+    """A call through a NULL pointer faults at address 0 (the engine once restarted
+    there forever: 0 was its 'run until' address)."""
+    code = "import ctypes; ctypes.cast(ctypes.c_void_p(0), ctypes.CFUNCTYPE(None))()"
+    g = assert_same(["/usr/bin/python3", "-c", code], check_stderr=False, timeout=60)
+    assert g.status == -11
+
+
 @pytest.mark.parametrize("prog,sig", [("segv", -11), ("ill", -4), ("fpe", -8), ("abort", -6)])
 @pytest.mark.parametrize("variant", ["static-glibc-x86_64", "static-musl-i386"])
 def test_fault_reason_with_verbose(prog, sig, variant):

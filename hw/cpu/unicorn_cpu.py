@@ -40,6 +40,10 @@ _HOOK_TLB_FILL = ctypes.CFUNCTYPE(ctypes.c_bool, ctypes.c_void_p, ctypes.c_uint6
 # the right an access needs, by unicorn's access type
 _NEEDS = {unicorn.UC_MEM_READ: unicorn.UC_PROT_READ, unicorn.UC_MEM_WRITE: unicorn.UC_PROT_WRITE,
           unicorn.UC_MEM_FETCH: unicorn.UC_PROT_EXEC}
+# uc_emu_start's "until": an address no instruction starts at.  0 would do as "no end"
+# for any start but 0, where unicorn stops before running anything, so a jump to NULL
+# would restart at NULL forever instead of faulting.
+NO_END = (1 << 64) - 1
 _CTL_TLB_FLUSH = uclib.ctl_write(unicorn.UC_CTL_TLB_FLUSH, 0)
 _CTL_TB_FLUSH = uclib.ctl_write(unicorn.UC_CTL_TB_FLUSH, 0)
 _CTL_TLB_TYPE = uclib.ctl_write(unicorn.UC_CTL_TLB_TYPE, 1)
@@ -348,7 +352,7 @@ class UnicornCpu(Cpu):
         self._pending = None
         if self._switch is not None:
             self._switch.idle()
-        err = _lib.uc_emu_start(self._uch, pc, 0, 0, count)
+        err = _lib.uc_emu_start(self._uch, pc, NO_END, 0, count)
         if self._pending is not None:
             exc, self._pending = self._pending, None
             raise exc
@@ -382,7 +386,7 @@ class UnicornCpu(Cpu):
         self._fault_info = None
         hook = self._add_hook(unicorn.UC_HOOK_MEM_INVALID, self._on_mem_invalid_cb)
         try:
-            err = _lib.uc_emu_start(self._uch, pc, 0, 0, 1)
+            err = _lib.uc_emu_start(self._uch, pc, NO_END, 0, 1)
         finally:
             _lib.uc_hook_del(self._uch, ctypes.c_size_t(hook))
             _lib.uc_ctl(self._uch, _CTL_TLB_FLUSH)
