@@ -6,6 +6,7 @@ import os
 import resource
 import signal
 import sys
+import threading
 
 from . import exitcodes
 from .errors import GuiseError
@@ -148,7 +149,10 @@ def _die_by_signal(sig: int) -> None:
     except (ValueError, OSError):
         pass
     if sig not in (signal.SIGKILL, signal.SIGSTOP):      # those cannot be caught or blocked
-        signal.signal(sig, signal.SIG_DFL)
+        # libc's signal(), not Python's, which works only in the main thread: a guest
+        # thread other than the first may be the one that ends the process
+        import ctypes
+        ctypes.CDLL(None).signal(sig, ctypes.c_void_p(0))  # SIG_DFL
         signal.pthread_sigmask(signal.SIG_UNBLOCK, [sig])
     os.kill(os.getpid(), sig)
     os._exit(128 + sig)
@@ -228,8 +232,18 @@ def _run(args, argv, jail, env) -> tuple[int | None, int | None]:
         err = os.fdopen(os.dup(_MSG_FD), "w") if args.trace else None
         tracer = Tracer(err, json_stream, tag_pid=args.follow_forks)
     proc = start(argv, env, jail=jail, tracer=tracer, count_instructions=args.count_instructions)
+    proc.group.finisher = lambda result: _end_now(_report(args, result, json_stream), jail)
     _restore_default_signals()
-    result = proc.run()
+    return _report(args, proc.run(), json_stream)
+
+
+# Taken by the one thread that reports how the run ended; guise then exits from it.
+_ENDING = threading.Lock()
+
+
+def _report(args, result, json_stream) -> tuple[int | None, int | None]:
+    """Report the run as asked; the (status, signal) guise ends with."""
+    _ENDING.acquire()                    # never released: the process ends after this
     if json_stream:
         json_stream.close()
     if args.stats:
@@ -239,6 +253,19 @@ def _run(args, argv, jail, env) -> tuple[int | None, int | None]:
     if result.guise_status is not None:
         return result.guise_status, None
     return result.exit_status, result.signal
+
+
+def _end_now(outcome: tuple[int | None, int | None], jail) -> None:
+    """End guise from a guest thread other than the first, which ended the process
+    (exit_group, a fatal signal).  The first may be blocked in a host call (a read on a
+    terminal or pipe), and Linux ends every thread of the group at once."""
+    status, sig = outcome
+    if jail is not None and not jail.supervised:
+        jail.close()
+    if sig is not None:
+        _die_by_signal(sig)
+    sys.stdout.flush()
+    os._exit(status)
 
 
 def print_stats(result) -> None:

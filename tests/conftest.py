@@ -45,7 +45,7 @@ def stdin_of(stdin) -> dict:
 
 
 def run_native(argv, cwd=None, env=None, stdin=b"", timeout=TIMEOUT) -> Run:
-    p = subprocess.run([str(a) for a in argv], cwd=cwd, env=_env(env), input=stdin,
+    p = subprocess.run([str(a) for a in argv], cwd=cwd, env=_env(env), **stdin_of(stdin),
                        capture_output=True, timeout=timeout)
     return Run(p.returncode, p.stdout, p.stderr)
 

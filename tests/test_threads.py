@@ -1,5 +1,7 @@
 """Guest threads: pthreads (static and dynamic, both arches) and python threading,
 compared with native runs; repeated to shake out scheduling races."""
+import os
+
 import pytest
 
 from conftest import ROOT, SAMPLES, assert_same
@@ -39,3 +41,23 @@ def test_multiprocessing_pool_and_queue():
             "    q = mp.Queue(); p = mp.Process(target=q.put, args=(42,)); p.start()\n"
             "    print(q.get()); p.join(); print(p.exitcode)\n")
     assert_same(["/usr/bin/python3", "-c", code], timeout=180)
+
+
+# a thread ends the process while the main thread waits on a pipe that stays open
+THREAD_ENDS = {
+    "exit_group": "threading.Timer(0.2, lambda: os._exit(5)).start()",
+    "fatal signal": "threading.Timer(0.2, lambda: ctypes.string_at(8)).start()",
+}
+
+
+@pytest.mark.parametrize("how", THREAD_ENDS)
+def test_a_thread_ends_the_process_while_main_blocks_in_read(how):
+    """Linux ends every thread of the group at once: the main thread's read never
+    returns, nothing more is printed, and the status is the thread's exit or signal."""
+    code = f"import ctypes, os, sys, threading\n{THREAD_ENDS[how]}\nsys.stdin.buffer.read(1)\nprint('read returned')"
+    r, w = os.pipe()
+    try:
+        with os.fdopen(r, "rb") as stdin:
+            assert_same(["/usr/bin/python3", "-c", code], stdin=stdin, timeout=60)
+    finally:
+        os.close(w)

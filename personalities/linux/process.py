@@ -139,7 +139,7 @@ class LinuxProcess:
         self.thread_done = True
         self.cpu.stop()
         if threading.current_thread() is not threading.main_thread():
-            self._end_from_thread(ProcessResult(exit_status=self.exit_status))
+            self._end_from_thread(self._result(None, 0.0))
 
     def thread_exit(self, status: int) -> None:
         """exit(2): this thread ends; the process ends with its last thread."""
@@ -160,6 +160,7 @@ class LinuxProcess:
     def _end_from_thread(self, result: "ProcessResult") -> None:
         """A thread other than the emulator's main thread ended the process."""
         group = self.group
+        result.wall = time.perf_counter() - group.started
         group.result = result
         if group.finisher is not None:
             group.finisher(result)
@@ -245,9 +246,7 @@ class LinuxProcess:
                 continue
             if stop is not None:          # a fault kills the whole process
                 if threading.current_thread() is not threading.main_thread():
-                    res = ProcessResult()
-                    self._classify(stop, res)
-                    self._end_from_thread(res)
+                    self._end_from_thread(self._result(stop, 0.0))
                 return stop
             self.group.yield_cpu(self)    # end of a time slice, or asked to stop
             if self.sig_flag:
@@ -334,7 +333,7 @@ class LinuxProcess:
     # -- running -----------------------------------------------------------------
     def run(self) -> ProcessResult:
         """Run until the guest exits or dies, following execve into new images."""
-        t0 = time.perf_counter()
+        t0 = self.group.started = time.perf_counter()
         return self._finish_run(self._thread_loop(), t0)
 
     def _finish_run(self, stop, t0: float) -> ProcessResult:
@@ -414,6 +413,7 @@ class LinuxProcess:
                            count_instructions=self.count_instructions, jail=self.jail)
         new.pid = self.pid
         new.fds = self.fds
+        new.group.finisher = self.group.finisher
         new.sigmask, new.host_mask = self.sigmask, self.host_mask
         # handlers reset to default on exec; ignored signals stay ignored
         new.sigactions = {sig: act for sig, act in self.sigactions.items()

@@ -25,6 +25,7 @@ import collections
 import os
 import signal
 import threading
+import time
 
 INSN_SLICE = 200_000
 TICK = 0.002          # seconds of guest code between preemptions, about a Linux time slice
@@ -102,7 +103,8 @@ class ThreadGroup:
         self.result = None                       # set when a non-leader thread ends the process
         self.done = threading.Event()            # all threads gone, or the group exited
         self.sliced = False                      # run in slices even with one thread (timer signals)
-        self.finisher = None                     # called to end the process from another thread
+        self.finisher = None                     # ends guise from a thread that ended the process
+        self.started = time.perf_counter()       # when the process began to run (its wall time)
         self.timers: set = set()                 # host POSIX timer ids the guest created (timer_create)
         self._ticker_pid = 0                     # the process whose ticker thread runs
 
