@@ -13,9 +13,10 @@ JOBS    ?= 2
 # Debian packages the test suite runs or compares against; fuse3 (fusermount3) and
 # libfuse2 (the library fusepy loads) are what `guise zone mount` needs; wine64 is the
 # reference the Windows personality is compared with (and ships real PE programs);
-# linux-image-cloud-amd64 is the kernel the virtual PC boots; e2fsprogs makes its test disk.
+# linux-image-cloud-amd64 is the kernel the virtual PC boots; e2fsprogs makes its test disk;
+# gzip, bzip2, xz-utils, lz4, zstd and lzop compress test kernels the way the kernel's build does.
 TEST_DEBS := busybox-static gawk perl coreutils grep sed python3 libc6-i386 make fuse3 libfuse2 \
-             wine64 linux-image-cloud-amd64 e2fsprogs
+             wine64 linux-image-cloud-amd64 e2fsprogs gzip bzip2 xz-utils lz4 zstd lzop
 BENCH_DEBS := qemu-user qemu-system-x86 wine64
 
 .PHONY: all install demo test fuzz soak bench samples docs clean deps-test deps-bench busybox-i386

@@ -50,6 +50,9 @@ def add_parser(subparsers) -> None:
                           "console=hvc0 to a Linux kernel's command line (Debian's kernel has virtio_console "
                           "as a module: its initramfs loads it and opens /dev/hvc0 itself, and the kernel's "
                           "messages from before that are not shown)")
+    run.add_argument("--decompress", default="host", choices=("host", "guest"),
+                     help="where a bzImage's compressed kernel is unpacked: host (default; gzip, bzip2, lzma, "
+                          "xz, lz4 and zstd, else guest) or guest (the kernel's own decompressor, on the virtual CPU)")
     run.add_argument("--mem", metavar="SIZE", help="guest RAM (default 64M; 256M with --kernel)")
     run.add_argument("--backend", default="auto", choices=("auto", "unicorn", "kvm"),
                      help="CPU back end (auto: the faster here, by the cached calibration of guise vm info)")
@@ -140,7 +143,8 @@ def cmd_run(args) -> int:
             _add_disks(machine, args.disk)
             console_arg = _add_console(machine, args.console)
             cmdline = " ".join(filter(None, (console_arg, args.append, machine.cpu.kernel_args)))
-            entry, zero_page = load(kernel, machine, mem, cmdline, initrd, rsdp=machine.install_acpi())
+            entry, zero_page = load(kernel, machine, mem, cmdline, initrd, rsdp=machine.install_acpi(),
+                                   decompress=args.decompress)
         except TooLittleMemory as e:
             raise GuiseError(f"{args.kernel}: {e}", exitcodes.USAGE) from None
         except BootError as e:
@@ -179,6 +183,7 @@ def cmd_run(args) -> int:
             unclaimed += f" and {len(machine.bus.unclaimed) - len(busiest)} more"
         sys.stderr.write(f"guise vm: {took:.3f} s, backend {backend}, {mem >> 20} MiB; {counts}; "
                          f"ports and MMIO nobody answered: {unclaimed}\n"
+                         + (f"guise vm: {kernel.how}\n" if args.kernel else "")
                          + "".join(f"guise vm: {line}\n" for line in machine.cpu.stats()))
     return end.code if end.reason == "poweroff" else ENDINGS[end.reason]
 
