@@ -58,8 +58,36 @@ cd nowhere
 exit 5
 """
 
+FILES = """\
+pushd sub
+cd
+popd
+md newdir
+rd newdir
+echo x> x.txt
+copy x.txt y.txt
+ren y.txt z.txt
+move z.txt moved.txt
+move /y moved.txt a.txt
+ren x.txt a.txt
+del x.txt
+dir /b
+type a.txt
+setlocal
+set LOCALV=1
+endlocal
+echo [%LOCALV%]
+verify
+echo %PROCESSOR_ARCHITECTURE% %OS%
+cls
+ver
+call echo called
+exit /b 6
+"""
+
 CASES = {
     "session": (SESSION.replace("\n", "\r\n"), "file"),
+    "files": (FILES.replace("\n", "\r\n"), "file"),
     "unix line ends": ("echo one\nset V=2\necho v is %V%\nexit 7\n", "file"),
     "end of input": ("echo last\r\n", "file"),
     "exit 0": ("exit 0\r\n", "file"),
@@ -96,12 +124,28 @@ def test_interactive_cmd_like_wine(case, wine, prefix, tmp_path):
                 status, out = wine([CMD], d, stdin=stdin)
                 # FormatMessage's system texts are Windows' in guise, Wine has its own wording
                 err = wine.stderr.replace(b"File not found.", b"The system cannot find the file specified.")
+                err = err.replace(b"File already exists.", b"Cannot create a file when that file already exists.")
             else:
                 g = guise([CMD], d, prefix, env={"WINEDEBUG": "-all"}, stdin=stdin)
                 status, out, err = g.status, g.stdout, g.stderr
         results.append((status, masked(out, d), err))
     assert results[1] == results[0], "\n".join(map(repr, results))
     assert sorted(os.listdir(tmp_path / "guise")) == sorted(os.listdir(tmp_path / "wine"))
+
+
+def test_links_and_a_change_of_case(prefix, tmp_path):
+    """mklink through CreateSymbolicLinkW and CreateHardLinkW, and ren to the same name
+    in other case, which Windows renames (Wine's only pretend to, so no comparison)."""
+    (tmp_path / "a.txt").write_bytes(b"target\r\n")
+    (tmp_path / "in.txt").write_bytes(b"mklink lnk.txt a.txt\r\nmklink /h hard.txt a.txt\r\ntype lnk.txt\r\n"
+                                      b"ren hard.txt HARD.TXT\r\n")
+    with open(tmp_path / "in.txt", "rb") as f:
+        g = guise([CMD], tmp_path, prefix, env={"WINEDEBUG": "-all"}, stdin=f)
+    assert g.status == 0, g.stderr
+    assert os.readlink(tmp_path / "lnk.txt") == "a.txt"
+    assert os.path.samefile(tmp_path / "HARD.TXT", tmp_path / "a.txt")    # ren: only the case changed
+    assert not os.path.exists(tmp_path / "hard.txt")
+    assert b">target\r\n" in g.stdout
 
 
 def test_session_does_what_it_says(prefix, tmp_path):

@@ -114,7 +114,7 @@ class WindowsProcess:
         self.tid = self.pid + 1
         self.exe_guest = image.details.get("resolved") or fs.absolute(path)
         self.argv = [os.fsdecode(a) for a in argv]
-        self.env = windows_environment([os.fsdecode(e) for e in envp])
+        self.env = windows_environment([os.fsdecode(e) for e in envp], self.bits)
         self._build(base)
         threads.attach(self)
 
@@ -545,13 +545,17 @@ class WindowsProcess:
 # Windows program; everything else in the caller's environment passes through
 WINDOWS_ENV = {"PATH": "C:\\Windows\\system32;C:\\Windows", "TEMP": "C:\\Temp", "TMP": "C:\\Temp",
                "SystemRoot": "C:\\Windows", "windir": "C:\\Windows", "SystemDrive": "C:",
-               "ComSpec": "C:\\Windows\\system32\\cmd.exe", "PATHEXT": ".COM;.EXE;.BAT;.CMD"}
+               "ComSpec": "C:\\Windows\\system32\\cmd.exe", "PATHEXT": ".COM;.EXE;.BAT;.CMD", "OS": "Windows_NT"}
+# the processor as a 64-bit Windows shows it to a 64-bit and to a 32-bit (WOW64) process
+PROCESSOR_ENV = {64: {"PROCESSOR_ARCHITECTURE": "AMD64"},
+                 32: {"PROCESSOR_ARCHITECTURE": "x86", "PROCESSOR_ARCHITEW6432": "AMD64"}}
 
 
-def windows_environment(env: list[str]) -> list[str]:
-    names = {k.upper() for k in WINDOWS_ENV}
+def windows_environment(env: list[str], bits: int) -> list[str]:
+    fixed = {**WINDOWS_ENV, **PROCESSOR_ENV[bits]}
+    names = {k.upper() for k in fixed} | {k.upper() for k in PROCESSOR_ENV[32]}
     kept = [e for e in env if e.partition("=")[0].upper() not in names]
-    return kept + [f"{k}={v}" for k, v in WINDOWS_ENV.items()]
+    return kept + [f"{k}={v}" for k, v in fixed.items()]
 
 
 class StrayTrap(Exception):

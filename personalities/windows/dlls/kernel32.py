@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..spec import Dll, PARTIAL, fn
 from . import k32_except as EXC, k32_modules as MOD, k32_sync as SYNC, k32_thread as THREAD
-from . import k32_time as TIME, k32_volume as VOL
+from . import k32_names as MV, k32_time as TIME, k32_volume as VOL
 from . import k32_console as C, k32_dirs as D, k32_files as F, k32_message as MSG, k32_strings as S, k32_memory as M, k32_nls as N, k32_process as P
 
 ROWS = [
@@ -65,8 +65,16 @@ ROWS = [
     fn("FindNextFileA", D.FindNextFileA, "handle ptr", "bool"),
     fn("FindNextFileW", D.FindNextFileW, "handle ptr", "bool"),
     fn("FindClose", D.FindClose, "handle", "bool"),
-    fn("MoveFileA", None, "str str", "bool"),
-    fn("MoveFileW", None, "wstr wstr", "bool"),
+    fn("MoveFileA", MV.MoveFileA, "str str", "bool"),
+    fn("MoveFileW", MV.MoveFileW, "wstr wstr", "bool"),
+    fn("CreateSymbolicLinkA", MV.CreateSymbolicLinkA, "str str uint", "int"),
+    fn("CreateSymbolicLinkW", MV.CreateSymbolicLinkW, "wstr wstr uint", "int"),
+    fn("CreateHardLinkA", MV.CreateHardLinkA, "str str ptr", "bool"),
+    fn("CreateHardLinkW", MV.CreateHardLinkW, "wstr wstr ptr", "bool"),
+    fn("MoveFileExA", MV.MoveFileExA, "str str uint", "bool", level=PARTIAL,
+       note="MOVEFILE_DELAY_UNTIL_REBOOT is refused (ERROR_ACCESS_DENIED)"),
+    fn("MoveFileExW", MV.MoveFileExW, "wstr wstr uint", "bool", level=PARTIAL,
+       note="MOVEFILE_DELAY_UNTIL_REBOOT is refused (ERROR_ACCESS_DENIED)"),
     # console
     fn("GetConsoleMode", C.GetConsoleMode, "handle ptr", "bool"),
     fn("SetConsoleMode", C.SetConsoleMode, "handle uint", "bool", level=PARTIAL,
