@@ -44,6 +44,7 @@ CASES = {
     "math": ([], {}),             # doubles in xmm registers / on the stack, results in xmm0 / st(0)
     "dirs": ([], {}),             # FindFirstFile wildcards, qsort calling back into the guest
     "errnothreads": ([], {}),     # errno and _doserrno per thread (_errno(), __doserrno())
+    "charnext": ([], {}),         # CharNextExA/CharPrevExA in single- and double-byte code pages
 }
 STDIN = {"lines": b"first\r\nsecond\nthird\r\nlast"}
 # what legitimately differs in a 32-bit build: %p prints pointer-width digits
