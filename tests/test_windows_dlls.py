@@ -117,14 +117,19 @@ def test_windows_own_dll_may_be_missing_until_called(prefix, tmp_path):
     assert g.stderr.startswith(b"guise: not implemented: winmm.dll!") and g.stderr.count(b"\n") == 1
 
 
-@pytest.mark.parametrize("present", [True, False])
+@pytest.mark.parametrize("present", [True, False, "without an export"])
 def test_info_marks_program_dlls(present, tmp_path):
     exe = ship(tmp_path, "x64", dlls=("mylib",) if present else ())
+    if present == "without an export":
+        lib = exe.parent / "mylib-x64.dll"
+        lib.write_bytes(lib.read_bytes().replace(b"mylib_bump\0", b"mylib_bum?\0"))
     p = subprocess.run([sys.executable, "-m", "guise", "info", str(exe)], capture_output=True, text=True,
                        cwd=tmp_path, env={**os.environ, "GUISE_WINDOWS_PREFIX": str(tmp_path / "prefix")})
     assert p.returncode == 0, p.stderr
     line = next(line for line in p.stdout.splitlines() if line.startswith("imports mylib-x64.dll"))
-    if present:
+    if present == "without an export":
+        assert "(program DLL)" in line and "mylib_bump [missing]" in line and line.count("[missing]") == 1
+    elif present:
         assert "(program DLL)" in line and "[missing]" not in line
         assert line.endswith("(from Z:" + str(exe.parent / "mylib-x64.dll").replace("/", "\\") + ")")
         assert "missing DLLs" not in p.stdout

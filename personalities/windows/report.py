@@ -4,13 +4,13 @@ by DLL, each marked as guise implements it, implements in part, or not at all
 
 A DLL guise does not emulate is looked for where the program would find it (next
 to it, in the prefix's System32, the current directory, the default PATH): one
-found there is a program DLL, loaded as it is; one of Windows' own is missing
-export by export; any other is a missing DLL, and the program would not start."""
+found there is a program DLL, loaded as it is (an import it does not export is
+missing, and stops the start); one of Windows' own is missing export by export;
+any other is a missing DLL, and the program would not start."""
 from __future__ import annotations
 
-import os
-
-from loader.pe import SUBSYSTEMS
+from loader.errors import LoaderError
+from loader.pe import SUBSYSTEMS, parse_pe
 from . import apisets, modules
 from .dlls import find_dll
 from .paths import PathMapper
@@ -32,8 +32,9 @@ def import_status(dll: str, name: str | None, ordinal: int | None) -> str:
 
 
 def dll_finder(image, fs):
-    """dll name -> the Windows path of the program DLL that a run would load, or None.
-    The prefix is only read: without one, its directories are not searched."""
+    """dll name -> (Windows path, its PeInfo or None if it does not parse) of the program
+    DLL a run would load, or None.  The prefix is only read: without one, its
+    directories are not searched."""
     paths = PathMapper(fs)
     exe = paths.to_windows(image.details.get("resolved") or b".")
     try:
@@ -44,20 +45,30 @@ def dll_finder(image, fs):
 
     def find(dll: str):
         found = modules.find_file(paths, modules.file_name(dll), dirs)
-        return None if found is None or modules.is_wine_builtin(found[1]) else found[0]
+        if found is None or modules.is_wine_builtin(found[1]):
+            return None
+        try:
+            return found[0], parse_pe(found[1], found[0]).details["pe"]
+        except LoaderError:
+            return found[0], None
     return find
 
 
-def _dll_label(dll: str, find) -> tuple[str, str | None, str]:
-    """(what the DLL is, the status its imports get if not the emulation's, where it is)."""
+def _classify(dll: str, find):
+    """(label after the DLL's name, note after its imports, import -> status)."""
     if find_dll(apisets.canonical(dll)) is not None:
-        return "", None, ""
-    path = find(dll) if find is not None else None
-    if path is not None:
-        return " (program DLL)", "program DLL", f" (from {path})"
+        return "", "", lambda name, ordinal: import_status(dll, name, ordinal)
+    found = find(dll) if find is not None else None
+    if found is not None:
+        path, pe = found
+        if pe is None:
+            return " (program DLL, not loadable)", f" (from {path})", lambda name, ordinal: "missing"
+        return " (program DLL)", f" (from {path})", lambda name, ordinal: (
+            "program DLL" if (pe.exports if name is not None else pe.export_ordinals).get(
+                name if name is not None else ordinal) else "missing")
     if is_system_dll(dll):
-        return "", None, ""
-    return " (DLL not found)", "missing", " (the program cannot start without it)"
+        return "", "", lambda name, ordinal: import_status(dll, name, ordinal)
+    return " (DLL not found)", " (the program cannot start without it)", lambda name, ordinal: "missing"
 
 
 def describe(image, find=None) -> list[tuple[str, str]]:
@@ -73,12 +84,12 @@ def describe(image, find=None) -> list[tuple[str, str]]:
             ("TLS", f"yes, {len(info.tls.callbacks)} callback(s)" if info.tls else "no")]
     missing, lost = 0, []
     for imp in info.imports:
-        label, status, where = _dll_label(imp.dll, find)
-        if status == "missing" and not imp.delayed:
+        label, where, status = _classify(imp.dll, find)
+        if label == " (DLL not found)" and not imp.delayed:
             lost.append(imp.dll)
         marks = []
         for e in imp.entries:
-            st = status or import_status(imp.dll, e.name, e.ordinal)
+            st = status(e.name, e.ordinal)
             missing += st == "missing"
             marks.append(f"{e.label}{'' if st in ('implemented', 'program DLL') else ' [' + st + ']'}")
         key = f"imports {imp.dll}" + (" (delay-load)" if imp.delayed else "") + label
