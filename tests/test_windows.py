@@ -45,6 +45,7 @@ CASES = {
     "dirs": ([], {}),             # FindFirstFile wildcards, qsort calling back into the guest
     "errnothreads": ([], {}),     # errno and _doserrno per thread (_errno(), __doserrno())
     "charnext": ([], {}),         # CharNextExA/CharPrevExA in single- and double-byte code pages
+    "charcase": ([], {}),         # CharUpper/CharLower and IsChar* classes, A (code page 1252) and W
 }
 STDIN = {"lines": b"first\r\nsecond\nthird\r\nlast"}
 # what legitimately differs in a 32-bit build: %p prints pointer-width digits

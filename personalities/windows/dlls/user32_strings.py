@@ -66,21 +66,6 @@ def LoadStringA(p, module, uid, buf, size):
     return len(text)
 
 
-def IsCharAlphaW(p, c):
-    return 1 if chr(c & 0xFFFF).isalpha() else 0
-
-
-def IsCharAlphaNumericW(p, c):
-    return 1 if chr(c & 0xFFFF).isalnum() else 0
-
-
-def CharUpperBuffW(p, s, n):
-    text = p.mem.read(s, 2 * n).decode("utf-16-le", "surrogatepass")
-    up = "".join(ch.upper() if len(ch.upper()) == 1 else ch for ch in text)
-    p.mem.write(s, up.encode("utf-16-le", "surrogatepass"))
-    return n
-
-
 def _wsprintf(p, buf, fmt, args, wide):
     """wsprintf: printf's integer/string/char conversions (no floating point), at most
     1024 characters, NUL-terminated; returns the characters stored."""
