@@ -13,10 +13,15 @@ its own Windows version is), and Wine's wording of a system message on stderr.
 from __future__ import annotations
 
 import os
+import pty
 import re
+import select
+import sys
+import time
 
 import pytest
 
+from conftest import ROOT
 from test_windows import guise, prefix, wine  # noqa: F401  (fixtures)
 
 CMD = "/usr/lib/x86_64-linux-gnu/wine/x86_64-windows/cmd.exe"
@@ -146,6 +151,35 @@ def test_links_and_a_change_of_case(prefix, tmp_path):
     assert os.path.samefile(tmp_path / "HARD.TXT", tmp_path / "a.txt")    # ren: only the case changed
     assert not os.path.exists(tmp_path / "hard.txt")
     assert b">target\r\n" in g.stdout
+
+
+def test_typed_at_a_terminal(prefix, tmp_path):
+    """On a terminal cmd reads with ReadConsoleW, a line at a time as the user types."""
+    pid, fd = pty.fork()
+    if pid == 0:            # the child: guise on the terminal, as a user starts it
+        os.chdir(tmp_path)
+        os.environ.update(GUISE_WINDOWS_PREFIX=str(prefix), WINEDEBUG="-all", PYTHONPATH=str(ROOT))
+        os.execv(sys.executable, [sys.executable, "-m", "guise", "run", "--", CMD])
+    out = b""
+
+    def until(want: bytes, limit: float = 60) -> None:
+        nonlocal out
+        end = time.time() + limit
+        while want not in out and time.time() < end:
+            if select.select([fd], [], [], 0.2)[0]:
+                try:
+                    out += os.read(fd, 4096)
+                except OSError:
+                    return
+    prompt = str(tmp_path).replace("/", "\\").encode() + b">"
+    until(prompt)
+    os.write(fd, b"echo typed %OS%\r")
+    until(b"typed Windows_NT")
+    os.write(fd, b"exit 4\r")
+    until(b"never comes", 10)
+    _, st = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(st) == 4, out
+    assert b"typed Windows_NT\r\r\n" in out and out.count(prompt) == 2, out
 
 
 def test_session_does_what_it_says(prefix, tmp_path):
