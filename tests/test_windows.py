@@ -45,13 +45,15 @@ CASES = {
     "dirs": ([], {}),             # FindFirstFile wildcards, qsort calling back into the guest
     "errnothreads": ([], {}),     # errno and _doserrno per thread (_errno(), __doserrno())
     "charnext": ([], {}),         # CharNextExA/CharPrevExA in single- and double-byte code pages
+    "argvw": (["arg one", 'q"uote', "back\\"], {}),   # shell32 CommandLineToArgvW's own quoting rule
     "charcase": ([], {}),         # CharUpper/CharLower and IsChar* classes, A (code page 1252) and W
 }
 STDIN = {"lines": b"first\r\nsecond\nthird\r\nlast"}
 # what legitimately differs in a 32-bit build: %p prints pointer-width digits
 X86_FIXUPS = {"printf": [(b"[0000000000001234]", b"[00001234]")],
               "crtprintf": [(b"[0000000000001234]", b"[00001234]")],
-              "math": [(b"missing 0000000000000000", b"missing 00000000")]}
+              "math": [(b"missing 0000000000000000", b"missing 00000000")],
+              "argvw": [(b"argvw-x64.exe", b"argvw-x86.exe")]}
 
 
 def program(case: str) -> str:

@@ -7,9 +7,10 @@ again gives the same argv); ``split`` is the msvcrt ``__getmainargs`` /
 quotes; 2n backslashes before a quote are n backslashes and the quote toggles
 quoting; 2n+1 backslashes before a quote are n backslashes and a literal
 quote; other backslashes are literal; inside quotes, a doubled quote is a
-literal quote (the post-2008 msvcrt behaviour).  The program name (the first
-word) follows the simpler rule: it runs to the next quote or blank, with no
-escapes.
+literal quote (the post-2008 msvcrt behaviour; shell32's CommandLineToArgvW
+keeps the older rule, where that quote also ends the quoting).  The program
+name (the first word) follows the simpler rule: it runs to the next quote or
+blank, with no escapes.
 """
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ def build(argv: list[str]) -> str:
     return " ".join([head] + [quote(a) for a in argv[1:]])
 
 
-def split(line: str) -> list[str]:
+def split(line: str, shell: bool = False) -> list[str]:
+    """``line`` as argv; ``shell``: CommandLineToArgvW's rule for a doubled quote."""
     args: list[str] = []
     i, n = 0, len(line)
     # the program name
@@ -81,6 +83,7 @@ def split(line: str) -> list[str]:
                 if quoted and i + 1 < n and line[i + 1] == '"':
                     cur.append('"')
                     i += 2
+                    quoted = not shell
                     continue
                 quoted = not quoted
                 i += 1
