@@ -11,9 +11,6 @@ from __future__ import annotations
 import io
 import struct
 
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
-
 HEADER_MAGIC, LOADER_MAGIC = 0x1BADB002, 0x2BADB002
 INFO_ADDR = 0x9000                 # the information structure, below 640 KiB
 CMDLINE_ADDR = 0x9800
@@ -31,6 +28,8 @@ class Loaded:
 
 def multiboot(data: bytes, ram, ram_size: int, cmdline: str = "") -> Loaded:
     """Load multiboot kernel ``data`` into ``ram`` (an object with ``write(addr, bytes)``)."""
+    from elftools.common.exceptions import ELFError     # here: a Linux boot, which imports
+    from elftools.elf.elffile import ELFFile            # BootError, need not pay 30 ms for it
     head = data[:8192]
     for off in range(0, len(head) - 12, 4):
         magic, flags, checksum = struct.unpack_from("<III", head, off)
