@@ -8,9 +8,10 @@ unpacked (``--decompress host``, the default, and ``guest``, the kernel's own
 decompressor on the emulated CPU: hw/linuxboot.py).  Each is run ``runs``
 times; the row shows the best and the median of the runs that got there, and
 what happened to any that did not.  Both kernels get the same command line:
-guise adds ``tsc_early_khz`` (the host's TSC rate, which unicorn's RDTSC and
-QEMU's TCG both read) on unicorn, so QEMU gets it too; without it QEMU's guest
-calibrates its TSC against the PIT and, on a busy host, often fails and hangs.
+what guise adds on unicorn (hw/cpu/unicorn_system.py's linux_args: the host's
+TSC rate, which unicorn's RDTSC and QEMU's TCG both read, and noreplace-smp)
+goes to QEMU's too; without the TSC rate QEMU's guest calibrates its TSC
+against the PIT and, on a busy host, often fails and hangs.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 from vm_boot import INIT_LAST_LINE, boot
-from hw.cpu.unicorn_system import host_tsc_khz
+from hw.cpu.unicorn_system import linux_args
 
 LAST = 'echo "six times seven is $((6 * 7))"'      # prints vm_boot's INIT_LAST_LINE, computed by the guest
 assert INIT_LAST_LINE == "six times seven is 42"
@@ -53,7 +54,7 @@ def rows(timeout: float, runs: int = 3) -> list[str]:
         append = "console=ttyS0"
         guise_cmd = [sys.executable, "-m", "guise", "vm", "run", "--backend", "unicorn", "--kernel", kernel,
                      "--initrd", str(cpio), "--disk", f"{image}:ro", "--append", append, "--timeout", str(timeout)]
-        append += f" tsc_early_khz={host_tsc_khz()}"           # what guise adds on unicorn
+        append += " " + linux_args()                        # what guise adds on unicorn
         qemu_cmd = ["qemu-system-x86_64", "-accel", "tcg", "-M", "microvm", "-m", "256M", "-nodefaults",
                     "-no-user-config", "-nographic", "-serial", "stdio", "-no-reboot",
                     "-kernel", kernel, "-initrd", str(cpio), "-append", append,
