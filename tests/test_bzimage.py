@@ -144,16 +144,20 @@ def test_a_payload_that_is_no_x86_64_elf_or_lies_outside_the_file():
         bzimage.unpack(bytes(data), 5 * 512)
 
 
-def vm(*args):
-    return subprocess.run([sys.executable, "-m", "guise", "vm", "run", "--backend", "unicorn", *map(str, args)],
+def vm(*args, backend="unicorn"):
+    return subprocess.run([sys.executable, "-m", "guise", "vm", "run", "--backend", backend, *map(str, args)],
                           cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
 
 
-@pytest.mark.parametrize("fmt", ["zstd", "lz4"])
-def test_guise_vm_run_enters_the_unpacked_kernel(fmt, tmp_path):
+@pytest.mark.parametrize("fmt, backend", [("zstd", "unicorn"), ("lz4", "unicorn"), ("lz4", "kvm")])
+def test_guise_vm_run_enters_the_unpacked_kernel(fmt, backend, tmp_path):
     """The tiny kernel powers off with the byte its second segment holds."""
+    if backend == "kvm":
+        from test_vm_kvm import WHY_NOT
+        if WHY_NOT:
+            pytest.skip(f"no usable KVM: {WHY_NOT}")
     (tmp_path / "bzImage").write_bytes(bzimage_of(compress(fmt, vmlinux())))
-    p = vm("--kernel", tmp_path / "bzImage", "--mem", "64M", "--timeout", "30", "--stats")
+    p = vm("--kernel", tmp_path / "bzImage", "--mem", "64M", "--timeout", "30", "--stats", backend=backend)
     assert p.returncode == ANSWER, p.stderr
     assert f"the kernel was decompressed on the host ({fmt}, 0.0 MiB".encode() in p.stderr
 
