@@ -162,22 +162,25 @@ def test_typed_at_a_terminal(prefix, tmp_path):
         os.execv(sys.executable, [sys.executable, "-m", "guise", "run", "--", CMD])
     out = b""
 
-    def until(want: bytes, limit: float = 60) -> None:
+    def until(done, limit: float = 60) -> None:
         nonlocal out
         end = time.time() + limit
-        while want not in out and time.time() < end:
+        while not done() and time.time() < end:
             if select.select([fd], [], [], 0.2)[0]:
                 try:
                     out += os.read(fd, 4096)
-                except OSError:
+                except OSError:         # the other side closed: guise has ended
                     return
     prompt = str(tmp_path).replace("/", "\\").encode() + b">"
-    until(prompt)
+    until(lambda: out.count(prompt) == 1)
     os.write(fd, b"echo typed %OS%\r")
-    until(b"typed Windows_NT")
+    until(lambda: out.count(prompt) == 2)          # its output, then the next prompt
     os.write(fd, b"exit 4\r")
-    until(b"never comes", 10)
-    _, st = os.waitpid(pid, 0)
+    until(lambda: False, 30)
+    done, st = os.waitpid(pid, os.WNOHANG)
+    if not done:            # still running: the test fails, without leaving it behind
+        os.kill(pid, 9)
+        _, st = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(st) == 4, out
     assert b"typed Windows_NT\r\r\n" in out and out.count(prompt) == 2, out
 
