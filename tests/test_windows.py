@@ -46,6 +46,7 @@ CASES = {
     "errnothreads": ([], {}),     # errno and _doserrno per thread (_errno(), __doserrno())
     "charnext": ([], {}),         # CharNextExA/CharPrevExA in single- and double-byte code pages
     "argvw": (["arg one", 'q"uote', "back\\"], {}),   # shell32 CommandLineToArgvW's own quoting rule
+    "pathfuncs": ([], {}),        # shlwapi's path helpers, A and W
     "charcase": ([], {}),         # CharUpper/CharLower and IsChar* classes, A (code page 1252) and W
 }
 STDIN = {"lines": b"first\r\nsecond\nthird\r\nlast"}

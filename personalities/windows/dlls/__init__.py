@@ -8,7 +8,7 @@ import importlib
 
 MODULES = {"kernel32.dll": "kernel32", "msvcrt.dll": "msvcrt", "ucrtbase.dll": "ucrtbase",
            "ntdll.dll": "ntdll", "user32.dll": "user32", "advapi32.dll": "advapi32",
-           "shell32.dll": "shell32"}
+           "shell32.dll": "shell32", "shlwapi.dll": "shlwapi"}
 
 
 def find_dll(canonical: str):
