@@ -60,7 +60,7 @@ def boot(cmd: list[str], timeout: float) -> str:
             p.kill()
         p.wait()
     if seen is not None:
-        return f"{seen:.1f} s"
+        return f"{seen:.2f} s"
     took = time.perf_counter() - t0
     last = next((line for line in reversed(tail.decode(errors="replace").splitlines()) if line.strip()),
                 "(nothing on the console)")
