@@ -81,36 +81,32 @@ def MoveFileExW(p, src, dst, flags):
     return _move(p, strings.read_w(p.mem, src), strings.read_w(p.mem, dst) if dst else None, flags)
 
 
-def _symlink(p, link: str, target: str):
+def _link(p, symbolic: bool, name: str, target: str):
+    """A new name ``name`` for ``target``: a symbolic link to it, or a hard link."""
     try:
-        lpath = guest_path(p, link)
-        rel = not (target[1:2] == ":" or target.startswith(("\\", "/")))
-        tpath = os.fsencode(target.replace("\\", "/")) if rel else guest_path(p, target)
-        p.fs.symlink(tpath, lpath)
+        path = guest_path(p, name)
+        if not symbolic:
+            p.fs.link(guest_path(p, target), path)
+        elif target[1:2] == ":" or target.startswith(("\\", "/")):
+            p.fs.symlink(guest_path(p, target), path)
+        else:
+            p.fs.symlink(os.fsencode(target.replace("\\", "/")), path)
     except OSError as e:
         return fail(p, W.ERROR_ALREADY_EXISTS if e.errno == errno.EEXIST else W.from_errno(e.errno))
     return 1
 
 
 def CreateSymbolicLinkA(p, link, target, flags):
-    return _symlink(p, strings.read_a(p.mem, link), strings.read_a(p.mem, target))
+    return _link(p, True, strings.read_a(p.mem, link), strings.read_a(p.mem, target))
 
 
 def CreateSymbolicLinkW(p, link, target, flags):
-    return _symlink(p, strings.read_w(p.mem, link), strings.read_w(p.mem, target))
-
-
-def _hardlink(p, new: str, existing: str):
-    try:
-        p.fs.link(guest_path(p, existing), guest_path(p, new))
-    except OSError as e:
-        return fail(p, W.ERROR_ALREADY_EXISTS if e.errno == errno.EEXIST else W.from_errno(e.errno))
-    return 1
+    return _link(p, True, strings.read_w(p.mem, link), strings.read_w(p.mem, target))
 
 
 def CreateHardLinkA(p, new, existing, sec):
-    return _hardlink(p, strings.read_a(p.mem, new), strings.read_a(p.mem, existing))
+    return _link(p, False, strings.read_a(p.mem, new), strings.read_a(p.mem, existing))
 
 
 def CreateHardLinkW(p, new, existing, sec):
-    return _hardlink(p, strings.read_w(p.mem, new), strings.read_w(p.mem, existing))
+    return _link(p, False, strings.read_w(p.mem, new), strings.read_w(p.mem, existing))

@@ -236,20 +236,18 @@ def is_relative_export(p, s, wide):
     return 1 if not s or is_relative(_read(p, s, wide)) else 0
 
 
-def remove_file_spec_export(p, s, wide):
-    if not s:
-        return 0
-    text, changed = remove_file_spec(_read(p, s, wide))
-    _write(p, s, text, wide)
-    return int(changed)
+def _rewrite_and_say(rule):
+    """An export that rewrites its buffer and returns whether ``rule`` said it did."""
+    def export(p, s, wide):
+        if not s:
+            return 0
+        text, flag = rule(_read(p, s, wide))
+        _write(p, s, text, wide)
+        return int(flag)
+    return export
 
 
-def strip_to_root_export(p, s, wide):
-    if not s:
-        return 0
-    text, ok = strip_to_root(_read(p, s, wide))
-    _write(p, s, text, wide)
-    return int(ok)
+REMOVE_FILE_SPEC, STRIP_TO_ROOT = _rewrite_and_say(remove_file_spec), _rewrite_and_say(strip_to_root)
 
 
 def add_backslash_export(p, s, wide):

@@ -21,16 +21,12 @@ ROWS = [
     fn("CharNextExA", CH.CharNextExA, "word ptr uint", "ptr"),
     fn("CharPrevA", CH.CharPrevA, "ptr ptr", "ptr"),
     fn("CharPrevExA", CH.CharPrevExA, "word ptr ptr uint", "ptr"),
-    fn("CharUpperA", CASE.CharUpperA, "ptr", "ptr"),
-    fn("CharUpperW", CASE.CharUpperW, "ptr", "ptr"),
-    fn("CharLowerA", CASE.CharLowerA, "ptr", "ptr"),
-    fn("CharLowerW", CASE.CharLowerW, "ptr", "ptr"),
-    fn("CharUpperBuffA", CASE.CharUpperBuffA, "ptr uint", "uint"),
-    fn("CharUpperBuffW", CASE.CharUpperBuffW, "ptr uint", "uint"),
-    fn("CharLowerBuffA", CASE.CharLowerBuffA, "ptr uint", "uint"),
-    fn("CharLowerBuffW", CASE.CharLowerBuffW, "ptr uint", "uint"),
-] + [fn(name, getattr(CASE, name), "uint", "bool", level=PARTIAL, note=CLASS_NOTE)
-     for name in ("IsCharUpperA", "IsCharUpperW", "IsCharLowerA", "IsCharLowerW", "IsCharAlphaA", "IsCharAlphaW",
-                  "IsCharAlphaNumericA", "IsCharAlphaNumericW")]
+]
+for name, upper in (("CharUpper", True), ("CharLower", False)):
+    for suffix, wide in (("A", False), ("W", True)):
+        ROWS.append(fn(name + suffix, CASE.case_export(upper, wide), "ptr", "ptr"))
+        ROWS.append(fn(name + "Buff" + suffix, CASE.buff_export(upper, wide), "ptr uint", "uint"))
+ROWS += [fn(name + suffix, CASE.class_export(test, wide), "uint", "bool", level=PARTIAL, note=CLASS_NOTE)
+         for name, test in CASE.CLASSES.items() for suffix, wide in (("A", False), ("W", True))]
 
 DLL = Dll.of("user32.dll", ROWS)

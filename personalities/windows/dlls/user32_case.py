@@ -62,36 +62,14 @@ def _buff(p, s: int, n: int, upper: bool, wide: bool) -> int:
     return n
 
 
-def CharUpperA(p, s):
-    return _case(p, s, True, False)
+def case_export(upper: bool, wide: bool):
+    """CharUpper/CharLower in one of their forms."""
+    return lambda p, s: _case(p, s, upper, wide)
 
 
-def CharUpperW(p, s):
-    return _case(p, s, True, True)
-
-
-def CharLowerA(p, s):
-    return _case(p, s, False, False)
-
-
-def CharLowerW(p, s):
-    return _case(p, s, False, True)
-
-
-def CharUpperBuffA(p, s, n):
-    return _buff(p, s, n, True, False)
-
-
-def CharUpperBuffW(p, s, n):
-    return _buff(p, s, n, True, True)
-
-
-def CharLowerBuffA(p, s, n):
-    return _buff(p, s, n, False, False)
-
-
-def CharLowerBuffW(p, s, n):
-    return _buff(p, s, n, False, True)
+def buff_export(upper: bool, wide: bool):
+    """CharUpperBuff/CharLowerBuff in one of their forms."""
+    return lambda p, s, n: _buff(p, s, n, upper, wide)
 
 
 # -- classes (C1_UPPER, C1_LOWER, C1_ALPHA, C1_DIGIT as GetStringType has them) ---------
@@ -104,33 +82,10 @@ def _test(test, c: int, wide: bool) -> int:
     return 1 if ch is not None and test(ch) else 0
 
 
-def IsCharUpperA(p, c):
-    return _test(str.isupper, c, False)
+CLASSES = {"IsCharUpper": str.isupper, "IsCharLower": str.islower, "IsCharAlpha": str.isalpha,
+           "IsCharAlphaNumeric": _alnum}
 
 
-def IsCharUpperW(p, c):
-    return _test(str.isupper, c, True)
-
-
-def IsCharLowerA(p, c):
-    return _test(str.islower, c, False)
-
-
-def IsCharLowerW(p, c):
-    return _test(str.islower, c, True)
-
-
-def IsCharAlphaA(p, c):
-    return _test(str.isalpha, c, False)
-
-
-def IsCharAlphaW(p, c):
-    return _test(str.isalpha, c, True)
-
-
-def IsCharAlphaNumericA(p, c):
-    return _test(_alnum, c, False)
-
-
-def IsCharAlphaNumericW(p, c):
-    return _test(_alnum, c, True)
+def class_export(test, wide: bool):
+    """IsCharUpper/IsCharLower/IsCharAlpha/IsCharAlphaNumeric in one of their forms."""
+    return lambda p, c: _test(test, c, wide)
