@@ -6,8 +6,8 @@ and powers off) and the same disk as a virtio-mmio block device, timed to the
 init script's last line.  guise runs both ways a bzImage's kernel can be
 unpacked (``--decompress host``, the default, and ``guest``, the kernel's own
 decompressor on the emulated CPU: hw/linuxboot.py).  Each is run ``runs``
-times; the row shows the best and the median of the runs that got there, and
-what happened to any that did not.  Both kernels get the same command line:
+times, the three in turn; the row shows the best and the median of the runs
+that got there, and what happened to any that did not.  Both kernels get the same command line:
 what guise adds on unicorn (hw/cpu/unicorn_system.py's linux_args: the host's
 TSC rate, which unicorn's RDTSC and QEMU's TCG both read, and noreplace-smp)
 goes to QEMU's too; without the TSC rate QEMU's guest calibrates its TSC
@@ -38,7 +38,7 @@ def _seconds(result: str):
         return None
 
 
-def rows(timeout: float, runs: int = 3) -> list[str]:
+def rows(timeout: float, runs: int = 5) -> list[str]:
     kernels = sorted(glob.glob("/boot/vmlinuz-*-cloud-amd64"))
     if not kernels or not os.path.exists("/bin/busybox") or not shutil.which("mke2fs"):
         return ["Debian kernel boot on unicorn: not run (needs linux-image-cloud-amd64, busybox-static, e2fsprogs)."]
@@ -60,10 +60,11 @@ def rows(timeout: float, runs: int = 3) -> list[str]:
                     "-kernel", kernel, "-initrd", str(cpio), "-append", append,
                     "-drive", f"id=d0,file={image},format=raw,if=none,readonly=on",
                     "-device", "virtio-blk-device,drive=d0"]
-        results = {"guise": [boot(guise_cmd, timeout + 30) for _ in range(runs)],
-                   "guest": [boot(guise_cmd + ["--decompress", "guest"], timeout + 30) for _ in range(runs)],
-                   "qemu": [boot(qemu_cmd, timeout) if shutil.which(qemu_cmd[0]) else "qemu-system-x86 missing"
-                            for _ in range(runs)]}
+        cmds = {"guise": guise_cmd, "guest": guise_cmd + ["--decompress", "guest"], "qemu": qemu_cmd}
+        results = {who: [] for who in cmds}
+        for _ in range(runs):           # round by round, so a change in the host's load hits all three
+            for who, cmd in cmds.items():
+                results[who].append(boot(cmd, timeout + 30) if shutil.which(cmd[0]) else f"{cmd[0]} missing")
     cells, times = {}, {}
     for who, got in results.items():
         secs = [s for s in map(_seconds, got) if s is not None]
