@@ -25,7 +25,7 @@ shcore shdocvw shell32 shfolder shlwapi slc snmpapi spoolss srvcli sspicli sxs t
 traffic twain_32 ucrtbase uiautomationcore urlmon user32 userenv usp10 uxtheme version
 vssapi wbemcomn webservices wer wevtapi windowscodecs winhttp wininet winmm winscard winspool.drv
 wintrust winusb wlanapi wldap32 wmvcore ws2_32 wscapi wsnmp32 wsock32 wtsapi32 xinput1_3 xinput1_4
-xinput9_1_0 xmllite
+win32u xinput9_1_0 xmllite ieframe
 """.split())
 
 API_SET_PREFIXES = ("api-ms-", "ext-ms-")
