@@ -154,7 +154,9 @@ def _die_by_signal(sig: int) -> None:
         import ctypes
         ctypes.CDLL(None).signal(sig, ctypes.c_void_p(0))  # SIG_DFL
         signal.pthread_sigmask(signal.SIG_UNBLOCK, [sig])
-    os.kill(os.getpid(), sig)
+    # to this thread, which takes it on the way back from the call; sent to the process,
+    # another thread would take it while this one went on to os._exit
+    signal.pthread_kill(threading.get_ident(), sig)
     os._exit(128 + sig)
 
 
