@@ -96,6 +96,17 @@ def guise(argv, cwd, prefix, env=None, options=(), stdin=b""):
                      options=options, stdin=stdin)
 
 
+def assert_mode_like_wine(case: str, arch: str, wine, prefix, tmp_path) -> None:
+    """``case`` is PROGRAM or PROGRAM-MODE (MODE its one argument): the ``arch`` build
+    under guise prints what wine64 prints for the x64 build, and ends the same way."""
+    prog, _, mode = case.partition("-")
+    args = [mode] if mode else []
+    wstatus, wout = wine([SAMPLES / f"{prog}-x64.exe", *args], tmp_path)
+    g = guise([SAMPLES / f"{prog}-{arch}.exe", *args], tmp_path, prefix)
+    assert g.stdout == wout, f"stdout differs\nwine  {wout!r}\nguise {g.stdout!r}\n{g.stderr[-2000:]!r}"
+    assert g.status == wstatus, g.stderr
+
+
 @pytest.mark.parametrize("arch", ["x64", "x86"])
 @pytest.mark.parametrize("case", list(CASES))
 def test_same_as_wine(case, arch, wine, prefix, tmp_path):

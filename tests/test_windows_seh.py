@@ -13,19 +13,14 @@ from __future__ import annotations
 import pytest
 
 from conftest import SAMPLES
-from test_windows import guise, prefix, wine     # noqa: F401  (fixtures)
+from test_windows import assert_mode_like_wine, guise, prefix, wine     # noqa: F401  (fixtures)
 
 
 @pytest.mark.parametrize("arch", ["x64", "x86"])
 @pytest.mark.parametrize("case", ["seh", "seh-unhandled", "seh-raise", "cxxexc", "badptr", "badptr-strlen",
                                   "badptr-getsystemtime", "badptr-strlen-unhandled"])
 def test_exceptions_same_as_wine(case, arch, wine, prefix, tmp_path):  # noqa: F811
-    prog, _, mode = case.partition("-")
-    args = [mode] if mode else []
-    wstatus, wout = wine([SAMPLES / f"{prog}-x64.exe", *args], tmp_path)
-    g = guise([SAMPLES / f"{prog}-{arch}.exe", *args], tmp_path, prefix)
-    assert g.stdout == wout, f"stdout differs\nwine  {wout!r}\nguise {g.stdout!r}\n{g.stderr[-2000:]!r}"
-    assert g.status == wstatus, g.stderr
+    assert_mode_like_wine(case, arch, wine, prefix, tmp_path)
 
 
 def test_unhandled_exception_is_named(prefix, tmp_path):  # noqa: F811

@@ -19,7 +19,7 @@ import time
 import pytest
 
 from conftest import ROOT, SAMPLES
-from test_windows import guise, prefix, wine     # noqa: F401  (fixtures)
+from test_windows import assert_mode_like_wine, guise, prefix, wine     # noqa: F401  (fixtures)
 
 
 @pytest.mark.parametrize("arch", ["x64", "x86"])
@@ -62,12 +62,7 @@ def test_thread_control_same_as_wine(case, arch, wine, prefix, tmp_path):  # noq
     suspend.c: suspend counts, a suspended thread stands still, Get/SetThreadContext;
     dllthreads.c: DLL_THREAD_ATTACH/DETACH to a LoadLibrary'd DLL (thrlib.c) and the
     program's TLS callback, and DisableThreadLibraryCalls refused for a DLL with TLS."""
-    prog, _, mode = case.partition("-")
-    args = [mode] if mode else []
-    wstatus, wout = wine([SAMPLES / f"{prog}-x64.exe", *args], tmp_path)
-    g = guise([SAMPLES / f"{prog}-{arch}.exe", *args], tmp_path, prefix)
-    assert g.stdout == wout, f"stdout differs\nwine  {wout!r}\nguise {g.stdout!r}\n{g.stderr[-2000:]!r}"
-    assert g.status == wstatus, g.stderr
+    assert_mode_like_wine(case, arch, wine, prefix, tmp_path)
 
 
 @pytest.mark.parametrize("arch", ["x64", "x86"])
