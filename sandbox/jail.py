@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import stat
-from typing import Optional
 
 from .errors import SandboxError
 
@@ -40,22 +39,22 @@ class Bind:
 @dataclasses.dataclass
 class JailConfig:
     """Everything ``guise run --root … --limit …`` can say.  ``root=None`` is no jail."""
-    root: Optional[str] = None          # host directory shown as /
+    root: str | None = None          # host directory shown as /
     root_ro: bool = False               # `--root DIR:ro`
     root_rw: bool = False               # `--root DIR:rw`: writable even under --untrusted
     overlay: bool = False               # copy-on-write over the root
     layers: list[str] = dataclasses.field(default_factory=list)   # read-only layers over the
                                         # root, topmost first (a zone's snapshots)
-    upper: Optional[str] = None         # where overlay writes go (a zone's state); None: a temp dir
+    upper: str | None = None         # where overlay writes go (a zone's state); None: a temp dir
     binds: list[Bind] = dataclasses.field(default_factory=list)
     tmpfs: list[str] = dataclasses.field(default_factory=list)
-    cwd: Optional[str] = None           # guest cwd; default / in a jail
+    cwd: str | None = None           # guest cwd; default / in a jail
     env: dict[str, str] = dataclasses.field(default_factory=dict)
-    hostname: Optional[str] = None
+    hostname: str | None = None
     net: str = "host"
     untrusted: bool = False
     limits: str = ""                    # `cpu=10s,mem=256M,…` (parsed by sandbox.limits)
-    audit: Optional[str] = None         # JSON Lines file
+    audit: str | None = None         # JSON Lines file
     audit_summary: bool = False         # keep an audit (in a temp file if no `audit`) to summarize
     devices: bool = True                # /dev/null, zero, full, random, urandom, tty in the jail
     proc: bool = True                   # the host's /proc at /proc (its magic links map inside)
@@ -132,7 +131,7 @@ class Jail:
         self.policy = policy
         self.limits = limits
         self.audit = audit
-        self.supervisor: Optional[int] = None   # the process that watches the jail, if any
+        self.supervisor: int | None = None   # the process that watches the jail, if any
 
     @property
     def supervised(self) -> bool:
@@ -143,7 +142,7 @@ class Jail:
         return self.limits is not None or self.config.untrusted or self.audit is not None
 
     @property
-    def hostname(self) -> Optional[str]:
+    def hostname(self) -> str | None:
         return self.config.hostname
 
     def signal_targets(self, pid: int, caller: int) -> list[int]:

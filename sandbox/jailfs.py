@@ -30,7 +30,6 @@ import os
 import shutil
 import stat
 import tempfile
-from typing import Optional
 
 from . import cleanup, overlay, policy, resolve
 from .errors import SandboxError
@@ -80,7 +79,7 @@ class Mount:
     """What the guest sees at ``guest`` (a tuple of names; () is the root)."""
 
     def __init__(self, guest: tuple, layers: list[Layer], ro: bool = False, cow: bool = False,
-                 file: Optional[bytes] = None, kind: str = "dir"):
+                 file: bytes | None = None, kind: str = "dir"):
         self.guest = guest
         self.layers = layers          # topmost first
         self.ro = ro
@@ -271,7 +270,7 @@ class JailView(FileSystemView):
         return Dir(m, (), [(layer, layer.fd) for layer in m.layers])
 
     @contextlib.contextmanager
-    def _resolve(self, path: bytes, dirfd: Optional[int] = None, follow: bool = True):
+    def _resolve(self, path: bytes, dirfd: int | None = None, follow: bool = True):
         """Resolve ``path`` to a ``Loc``; descriptors opened on the way close after use."""
         owned: list[int] = []
         try:
@@ -280,7 +279,7 @@ class JailView(FileSystemView):
             for fd in owned:
                 os.close(fd)
 
-    def _start(self, path: bytes, dirfd: Optional[int]) -> tuple:
+    def _start(self, path: bytes, dirfd: int | None) -> tuple:
         if path.startswith(b"/"):
             return self.root_comps
         if dirfd is None:
@@ -377,7 +376,7 @@ class JailView(FileSystemView):
             names.append(c)
             stack.append(sub)
 
-    def _own_link(self, rel: tuple, name: bytes) -> Optional[tuple]:
+    def _own_link(self, rel: tuple, name: bytes) -> tuple | None:
         """This process's own /proc/<pid>/root and cwd (also under task/<tid>): the
         guest's root and working directory.  The host's links name the emulator's
         own root and cwd, which are not the guest's: /proc/self/root would
@@ -484,7 +483,7 @@ class JailView(FileSystemView):
     def _host_path(fd: int) -> bytes:
         return os.readlink(f"/proc/self/fd/{fd}".encode())
 
-    def _guest_of_host(self, host: bytes) -> Optional[tuple]:
+    def _guest_of_host(self, host: bytes) -> tuple | None:
         """The guest path (names from the jail root) of a host path inside a mount."""
         best = None
         for m in self.mounts.values():
@@ -677,7 +676,7 @@ class JailView(FileSystemView):
             for fd in owned:
                 os.close(fd)
 
-    def _open_fast(self, path: bytes, flags: int, dirfd) -> Optional[int]:
+    def _open_fast(self, path: bytes, flags: int, dirfd) -> int | None:
         """openat2 inside the single root tree; None when the walk must decide."""
         if self.root_comps or not path:
             return None                            # a guest chroot: the walk knows it
@@ -1163,7 +1162,7 @@ class JailView(FileSystemView):
                 return m
         return self.mounts[()]
 
-    def unix_path(self, path: bytes, bind: Optional[bool] = None) -> bytes:
+    def unix_path(self, path: bytes, bind: bool | None = None) -> bytes:
         """A host path for a guest AF_UNIX address, short and not redirectable.
 
         An existing name is given as ``/proc/self/fd/N`` of an O_PATH descriptor of
@@ -1217,7 +1216,7 @@ class JailView(FileSystemView):
         m = loc.parent.mount
         return m.cow and loc.layer is not None and loc.layer is not m.layers[0]
 
-    def _unix_object(self, loc: Loc) -> Optional[bytes]:
+    def _unix_object(self, loc: Loc) -> bytes | None:
         """``/proc/self/fd/N`` of the file ``loc`` names, opened without following a
         symlink (None if it is one now); a few are kept, newest last."""
         fd = os.open(loc.name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=loc.pfd)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import struct
-from typing import Optional
 
 # Operations refused to an --untrusted guest, with why each one is dangerous
 # when the emulator runs with the invoking user's (possibly root's) rights.
@@ -46,7 +45,7 @@ class Policy:
         self.untrusted = untrusted
         # device nodes are refused in every jail: one would open a host device
         self.refused = frozenset(UNTRUSTED_REFUSED) if untrusted else frozenset({"device"})
-        self.identity: Optional[tuple[int, int]] = UNTRUSTED_IDENTITY if untrusted else None
+        self.identity: tuple[int, int] | None = UNTRUSTED_IDENTITY if untrusted else None
 
     def refuses(self, operation: str) -> bool:
         return operation in self.refused
