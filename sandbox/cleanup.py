@@ -26,8 +26,9 @@ class Remover:
         read_end, self.fd = os.pipe()
         # posix_spawn rather than subprocess, whose import alone was a sixth of what a
         # jail adds to start-up.  Python's own descriptors are close-on-exec (PEP 446),
-        # so the remover gets only the pipe and /dev/null; it is never waited for, as
-        # it outlives guise when guests do.
+        # so the remover gets the pipe, /dev/null and only what guise itself inherited
+        # open (which every guest process holds anyway).  It is never waited for: it
+        # outlives guise when guests do.
         try:
             self.pid = os.posix_spawn("/bin/sh", ["/bin/sh", "-c", SCRIPT, "guise-cleanup", *paths],
                                       os.environ, setsid=True, file_actions=[
