@@ -398,25 +398,28 @@ class UnicornCpu(Cpu):
         _lib.uc_emu_stop(self._uch)
 
 
-_cpuid_cache: dict[int, tuple[int, int, int, int]] = {}
+_cpuid_cache: dict[tuple[int, int], tuple[int, int, int, int]] = {}
 
 
-def cpuid(leaf: int) -> tuple[int, int, int, int]:
-    """(eax, ebx, ecx, edx) of CPUID ``leaf`` as the emulated CPU reports it.
+def cpuid(leaf: int, sub: int = 0) -> tuple[int, int, int, int]:
+    """(eax, ebx, ecx, edx) of CPUID ``leaf``/``sub`` as unicorn's CPU model reports it.
 
-    Runs the instruction once in a scratch engine so that the personality can
-    tell the guest the same feature bits (AT_HWCAP) the CPU will show it.
+    Runs the instruction once in a scratch engine (about 0.3 ms), so that the
+    personality can tell the guest the same feature bits (AT_HWCAP) the CPU will
+    show it, and the virtual PC (hw/cpuid.py) can answer from the same model less
+    what its machine lacks.
     """
-    if leaf not in _cpuid_cache:
+    key = (leaf, sub)
+    if key not in _cpuid_cache:
         uch = uclib.open_engine(unicorn.UC_MODE_64)
         try:
             _lib.uc_mem_map(uch, 0x1000, 0x1000, unicorn.UC_PROT_ALL)
             _lib.uc_mem_write(uch, 0x1000, b"\x0f\xa2", 2)
             uclib.reg_write(uch, X.UC_X86_REG_RAX, leaf)
-            uclib.reg_write(uch, X.UC_X86_REG_RCX, 0)
+            uclib.reg_write(uch, X.UC_X86_REG_RCX, sub)
             _lib.uc_emu_start(uch, 0x1000, 0x1002, 0, 0)
-            _cpuid_cache[leaf] = tuple(uclib.reg_read(uch, r) for r in (X.UC_X86_REG_EAX, X.UC_X86_REG_EBX,
-                                                                        X.UC_X86_REG_ECX, X.UC_X86_REG_EDX))
+            _cpuid_cache[key] = tuple(uclib.reg_read(uch, r) for r in (X.UC_X86_REG_EAX, X.UC_X86_REG_EBX,
+                                                                       X.UC_X86_REG_ECX, X.UC_X86_REG_EDX))
         finally:
             uclib.close(uch)
-    return _cpuid_cache[leaf]
+    return _cpuid_cache[key]
